@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+
+export type Role = 'admin' | 'staff';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** What a function may touch; the CDK stack turns it into least-privilege grants. */
+export interface FunctionDecl {
+  /** Source of the Lambda entry point, relative to the project root. */
+  entry: string;
+  description: string;
+  table: 'none' | 'read' | 'readWrite';
+  /** Reads the table's stream (the outbox publisher). */
+  tableStream?: boolean;
+  /** Calls events:PutEvents on the bus. */
+  putEvents?: boolean;
+  timeoutSeconds?: number;
+  memoryMb?: number;
+}
+
+export interface RouteDecl<FnName extends string = string> {
+  fn: FnName;
+  /** `jwt`: bearer token checked by the authorizer; `public`: none; `signature`: the handler checks it. */
+  auth: 'jwt' | 'public' | 'signature';
+  /** Roles allowed on a `jwt` route. */
+  roles: readonly Role[];
+  summary: string;
+  tags: readonly string[];
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The success status and its body schema (none for 204). */
+  success: { status: number; body?: z.ZodType; description?: string };
+  /** Extra statuses documented for this route beyond the common ones. */
+  errors?: readonly number[];
+}
+
+export interface ScheduleDecl<FnName extends string = string> {
+  fn: FnName;
+  /** EventBridge Scheduler expression; the local stack reads the same string. */
+  expression: `rate(${number} ${'minute' | 'minutes' | 'hour' | 'hours'})`;
+  description: string;
+}
+
+export interface EventRuleDecl<FnName extends string = string> {
+  fn: FnName;
+  source: readonly string[];
+  detailType: readonly string[];
+  description: string;
+}

@@ -1,0 +1,45 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Deps } from '../app/deps.js';
+import { defaultSettings, type Settings } from '../schemas/settings.js';
+import { keys } from './keys.js';
+
+export interface StaffMember {
+  id: string;
+  name: string;
+  status: 'active' | 'left';
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function getStaffMember(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  staffId: string,
+): Promise<StaffMember | undefined> {
+  const out = await deps.db.send(
+    new GetCommand({ TableName: deps.tableName, Key: keys.staff(tenantId, staffId) }),
+  );
+  return out.Item as StaffMember | undefined;
+}
+
+export interface SettingsRecord {
+  settings: Settings;
+  /** Set once contacts or orders exist: currency and time zone are then fixed. */
+  hasData: boolean;
+  version: number;
+}
+
+/** A tenant exists from its first request: without a stored item it has the defaults. */
+export async function readSettings(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  consistent = false,
+): Promise<SettingsRecord> {
+  const out = await deps.db.send(
+    new GetCommand({ TableName: deps.tableName, Key: keys.settings(tenantId), ConsistentRead: consistent }),
+  );
+  const item = out.Item;
+  if (!item?.settings)
+    return { settings: defaultSettings, hasData: Boolean(item?.hasData), version: item?.version ?? 0 };
+  return { settings: item.settings as Settings, hasData: Boolean(item.hasData), version: item.version ?? 0 };
+}

@@ -1,0 +1,85 @@
+import { ulid } from 'ulid';
+import type { z } from 'zod';
+
+export const EVENT_SOURCE = 'siyu';
+/** Events the product sends to itself (job wake-ups); not part of the public catalogue. */
+export const INTERNAL_SOURCE = 'siyu.internal';
+const OUTBOX_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface EventMetadata {
+  eventId: string;
+  eventVersion: string;
+  occurredAt: string;
+  tenantId: string;
+}
+
+export interface EventEnvelope<D = unknown> {
+  metadata: EventMetadata;
+  data: D;
+}
+
+/** An event as committed to the outbox: the publisher sends exactly these fields. */
+export interface OutboxEvent {
+  source: string;
+  detailType: string;
+  detail: EventEnvelope;
+}
+
+export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  detailType: string;
+  version: string;
+  source: string;
+  description: string;
+  data: S;
+}
+
+export function defineEvent<S extends z.ZodType>(def: {
+  detailType: string;
+  version: string;
+  description: string;
+  data: S;
+  internal?: boolean;
+}): EventDefinition<S> {
+  return {
+    detailType: def.detailType,
+    version: def.version,
+    description: def.description,
+    data: def.data,
+    source: def.internal ? INTERNAL_SOURCE : EVENT_SOURCE,
+  };
+}
+
+/** Builds an event with a fresh, fixed `eventId`; the data is checked against its schema. */
+export function makeEvent<S extends z.ZodType>(
+  definition: EventDefinition<S>,
+  tenantId: string,
+  data: z.input<S>,
+  occurredAt: Date = new Date(),
+): OutboxEvent {
+  return {
+    source: definition.source,
+    detailType: definition.detailType,
+    detail: {
+      metadata: {
+        eventId: ulid(),
+        eventVersion: definition.version,
+        occurredAt: occurredAt.toISOString(),
+        tenantId,
+      },
+      data: definition.data.parse(data),
+    },
+  };
+}
+
+export const OUTBOX_PK_PREFIX = 'EV#';
+
+export function outboxItem(event: OutboxEvent): Record<string, unknown> & { pk: string; sk: string } {
+  return {
+    pk: `${OUTBOX_PK_PREFIX}${event.detail.metadata.eventId}`,
+    sk: 'EV',
+    source: event.source,
+    detailType: event.detailType,
+    detail: JSON.stringify(event.detail),
+    ttl: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS,
+  };
+}

@@ -1,0 +1,49 @@
+import type { UnitOfWork } from '../db/unit-of-work.js';
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+export interface JobRecord<P = unknown, C = unknown> {
+  tenantId: string;
+  jobId: string;
+  kind: string;
+  queue: string;
+  status: JobStatus;
+  params: P;
+  checkpoint?: C;
+  /** Steps committed so far: the checkpoint's version. */
+  step: number;
+  progress: { done: number; total: number };
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  result?: Record<string, unknown>;
+  error?: string;
+  leaseOwner?: string;
+  leaseUntil?: number;
+}
+
+export interface StepOutcome<C> {
+  checkpoint: C;
+  /** Progress after this step. */
+  progress: { done: number; total: number };
+  finished: boolean;
+  result?: Record<string, unknown>;
+}
+
+/**
+ * One kind of job. `step` does one bounded chunk of work from a checkpoint and adds its writes
+ * to `uow`; the runner commits them together with the new checkpoint, under the lease.
+ *
+ * Writes that fit one transaction are exactly-once. A step whose writes span several
+ * transactions must make all but the last group idempotent (puts and sets, no counters): a crash
+ * between them replays the step from the old checkpoint.
+ */
+export interface JobDefinition<P = unknown, C = unknown, D = unknown> {
+  kind: string;
+  /** First checkpoint and the total, computed when the job first runs. */
+  begin(job: JobRecord<P, C>, deps: D): Promise<{ checkpoint: C; total: number }>;
+  step(job: JobRecord<P, C> & { checkpoint: C }, deps: D, uow: UnitOfWork): Promise<StepOutcome<C>>;
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every parameter type
+export type JobRegistry<D> = Record<string, JobDefinition<any, any, D>>;
