@@ -12,8 +12,47 @@ const commonErrors: Record<number, string> = {
   503: 'Transient overload; retry after Retry-After seconds',
 };
 
-const schema = (s: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+/** Named schemas (`.meta({id})`) collected while converting; they become `components.schemas`. */
+const components: Record<string, unknown> = {};
+
+/**
+ * Converts one zod schema to JSON Schema 2020-12 (OpenAPI 3.1's dialect), moving named
+ * sub-schemas from the local `$defs` into `components.schemas`.
+ */
+function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  const { $schema: _dialect, $defs, ...rest } = json;
+  const suffix = io === 'input' ? 'Input' : '';
+  const rename = (id: string) => (id.endsWith('Input') ? id : `${id}${suffix}`);
+  for (const [id, def] of Object.entries(($defs ?? {}) as Record<string, unknown>)) {
+    components[rename(id)] = rewriteRefs(def, rename);
+  }
+  if (typeof rest.id === 'string') {
+    const id = rename(rest.id);
+    const { id: _id, ...body } = rest;
+    components[id] = rewriteRefs(body, rename);
+    return { $ref: `#/components/schemas/${id}` };
+  }
+  return rewriteRefs(rest, rename) as Record<string, unknown>;
+}
+
+function rewriteRefs(value: unknown, rename: (id: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((v) => rewriteRefs(v, rename));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      out[k] =
+        k === '$ref' && typeof v === 'string' && v.startsWith('#/$defs/')
+          ? `#/components/schemas/${rename(v.slice('#/$defs/'.length))}`
+          : rewriteRefs(v, rename);
+    }
+    return out;
+  }
+  return value;
+}
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with, so it
@@ -92,7 +131,7 @@ export function buildOpenApi(): Record<string, unknown> {
     servers: [{ url: '/' }],
     paths,
     components: {
-      schemas: { Problem: schema(Problem, 'output') },
+      schemas: { ...components, Problem: withoutRef(schema(Problem, 'output')) },
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     },
   };
@@ -114,6 +153,11 @@ export function buildEventSchemas(): Record<string, unknown> {
     envelope: 'detail = {metadata: {eventId, eventVersion, occurredAt, tenantId}, data}',
     events,
   };
+}
+
+function withoutRef(converted: Record<string, unknown>): unknown {
+  const ref = converted.$ref;
+  return typeof ref === 'string' ? components[ref.split('/').pop()!] : converted;
 }
 
 function operationId(method: string, path: string): string {

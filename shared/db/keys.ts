@@ -5,6 +5,7 @@
 export const keys = {
   settings: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'SETTINGS' }),
   staff: (tenantId: string, staffId: string) => ({ pk: `T#${tenantId}`, sk: `STAFF#${staffId}` }),
+  account: (tenantId: string, accountId: string) => ({ pk: `T#${tenantId}`, sk: `ACCOUNT#${accountId}` }),
   job: (tenantId: string, jobId: string) => ({ pk: `T#${tenantId}`, sk: `JOB#${jobId}` }),
   /** Queue of a tenant's unfinished jobs of one kind, in creation order (gsi1). */
   jobQueue: (tenantId: string, queue: string) => `JOBQ#${tenantId}#${queue}`,

@@ -1,5 +1,8 @@
 import type { Deps } from '../app/deps.js';
+import { handoverJob } from '../usecases/handover.js';
 import type { JobRegistry } from './job.js';
 
-/** Every job kind the worker runs. Capabilities add their definitions here. */
-export const jobRegistry: JobRegistry<Deps> = {};
+/** Every job kind the worker runs. */
+export const jobRegistry: JobRegistry<Deps> = {
+  [handoverJob.kind]: handoverJob,
+};

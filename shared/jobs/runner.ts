@@ -4,7 +4,7 @@ import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 import { GSI1 } from '../db/table-definition.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { DomainError, isTransientAwsError } from '../errors.js';
+import { ConflictError, DomainError, isTransientAwsError } from '../errors.js';
 import { JobQueued } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
 import { logger } from '../logger.js';
@@ -32,6 +32,8 @@ export type RunOutcome =
   | 'finished_already';
 
 class LeaseLost extends Error {}
+
+const MAX_STEP_CONFLICTS = 5;
 
 /**
  * Runs one job under a lease, chunk by chunk, until it finishes or the invocation's time is short.
@@ -71,6 +73,7 @@ export async function runJob<D extends Deps>(
       });
       job = { ...job, checkpoint: begun.checkpoint, progress: { done: 0, total: begun.total } };
     }
+    let conflicts = 0;
     while (true) {
       if (options.remainingMs() < options.reserveMs) {
         await yieldJob(deps, job, options);
@@ -104,7 +107,14 @@ export async function runJob<D extends Deps>(
         uow.delete(keys.activeJob(job.tenantId, job.jobId));
         await wakeNext(deps, job, uow);
       }
-      await uow.commit(deps.db);
+      try {
+        await uow.commit(deps.db);
+      } catch (error) {
+        // The data the step read changed under it: run the step again from the same checkpoint.
+        if (error instanceof ConflictError && ++conflicts <= MAX_STEP_CONFLICTS) continue;
+        throw error;
+      }
+      conflicts = 0;
       job = { ...job, checkpoint: outcome.checkpoint, step: job.step + 1, progress: outcome.progress };
       if (finishing) return 'succeeded';
     }

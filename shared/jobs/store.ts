@@ -2,7 +2,6 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
-import { GSI1 } from '../db/table-definition.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
 import { JobQueued } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';

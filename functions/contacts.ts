@@ -1,0 +1,51 @@
+import type { Deps } from '../shared/app/deps.js';
+import { createDeps } from '../shared/app/deps.js';
+import { readSettings } from '../shared/db/tenant-store.js';
+import type { Contact } from '../shared/domain/contact.js';
+import { httpFunction } from '../shared/http/http-function.js';
+import {
+  addTags,
+  contactView,
+  createContact,
+  createContactsBatch,
+  eraseContact,
+  listContacts,
+  patchContact,
+  removeTag,
+  visibleContact,
+} from '../shared/usecases/contacts.js';
+
+const deps = createDeps();
+
+const view = async (d: Deps, tenantId: string, contact: Contact) =>
+  contactView(contact, (await readSettings(d, tenantId)).settings.currency);
+
+export const handler = httpFunction(
+  'contacts',
+  {
+    'POST /v1/contacts': async (req, d) => ({
+      body: await view(d, req.caller.tenantId, await createContact(d, req.caller, req.body)),
+    }),
+    'POST /v1/contacts/batch': async (req, d) => ({
+      body: { results: await createContactsBatch(d, req.caller, req.body.contacts) },
+    }),
+    'GET /v1/contacts': async (req, d) => ({ body: await listContacts(d, req.caller, req.query) }),
+    'GET /v1/contacts/{id}': async (req, d) => ({
+      body: await view(d, req.caller.tenantId, await visibleContact(d, req.caller, req.params.id)),
+    }),
+    'PATCH /v1/contacts/{id}': async (req, d) => ({
+      body: await view(d, req.caller.tenantId, await patchContact(d, req.caller, req.params.id, req.body)),
+    }),
+    'POST /v1/contacts/{id}/tags': async (req, d) => ({
+      body: await view(d, req.caller.tenantId, await addTags(d, req.caller, req.params.id, req.body.tags)),
+    }),
+    'DELETE /v1/contacts/{id}/tags/{tag}': async (req, d) => ({
+      body: await view(d, req.caller.tenantId, await removeTag(d, req.caller, req.params.id, req.params.tag)),
+    }),
+    'DELETE /v1/contacts/{id}': async (req, d) => {
+      await eraseContact(d, req.caller, req.params.id);
+      return { status: 204 };
+    },
+  },
+  deps,
+);

@@ -1,0 +1,267 @@
+import { createHash } from 'node:crypto';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Deps } from '../app/deps.js';
+import {
+  type Contact,
+  type FunnelPlace,
+  filterValues,
+  funnelPlace,
+  indexPostings,
+  searchTerms,
+} from '../domain/contact.js';
+import { ConflictError } from '../errors.js';
+import type { Key, UnitOfWork } from './unit-of-work.js';
+
+export type IdentityKind = 'phone' | 'email' | 'ext';
+
+export const contactKeys = {
+  profile: (tenantId: string, id: string): Key => ({ pk: `C#${tenantId}#${id}`, sk: 'PROFILE' }),
+  identity: (tenantId: string, kind: IdentityKind, value: string): Key => ({
+    pk: `ID#${tenantId}#${kind}#${value}`,
+    sk: 'ID',
+  }),
+  index: (tenantId: string, dim: string, value: string) => `CX#${tenantId}#${dim}#${value}`,
+  search: (tenantId: string) => `CQ#${tenantId}`,
+};
+
+/** Funnel cells: day items and month roll-ups, sharded by contact (ARCHITECTURE.md). */
+export const FUNNEL_SHARDS = 4;
+export const funnelKeys = {
+  partition: (tenantId: string, month: string) => `FA#${tenantId}#${month}`,
+  day: (tenantId: string, day: string, cell: string, shard: number): Key => ({
+    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    sk: `D#${day}#${cell}#${shard}`,
+  }),
+  month: (tenantId: string, day: string, cell: string, shard: number): Key => ({
+    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    sk: `M#${cell}#${shard}`,
+  }),
+};
+
+/** The stored contact: the domain contact plus its erasure tombstone flag. */
+export type StoredContact = Contact & { erased?: boolean };
+
+export async function getContact(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  id: string,
+  consistent = false,
+): Promise<Contact | undefined> {
+  const out = await deps.db.send(
+    new GetCommand({
+      TableName: deps.tableName,
+      Key: contactKeys.profile(tenantId, id),
+      ConsistentRead: consistent,
+    }),
+  );
+  const item = out.Item as StoredContact | undefined;
+  if (!item || item.erased) return undefined;
+  return toContact(item);
+}
+
+/** Reads many contacts by id, in the order given (erased and missing ones left out). */
+export async function getContacts(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  ids: readonly string[],
+  consistent = false,
+): Promise<Contact[]> {
+  const found = new Map<string, Contact>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += 100) {
+    let request: Record<string, { Keys: Key[]; ConsistentRead?: boolean }> | undefined = {
+      [deps.tableName]: {
+        Keys: unique.slice(i, i + 100).map((id) => contactKeys.profile(tenantId, id)),
+        ...(consistent ? { ConsistentRead: true } : {}),
+      },
+    };
+    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
+      for (const item of out.Responses?.[deps.tableName] ?? []) {
+        const stored = item as StoredContact;
+        if (!stored.erased) found.set(stored.id, toContact(stored));
+      }
+      request = out.UnprocessedKeys as typeof request;
+      if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+    }
+  }
+  return ids.map((id) => found.get(id)).filter((c): c is Contact => c !== undefined);
+}
+
+function toContact(item: StoredContact): Contact {
+  const { pk: _pk, sk: _sk, ...rest } = item as StoredContact & { pk?: string; sk?: string };
+  return { ...rest, tags: rest.tags ?? [] };
+}
+
+function identities(contact: Contact | undefined): Map<string, { kind: IdentityKind; value: string }> {
+  const out = new Map<string, { kind: IdentityKind; value: string }>();
+  if (!contact) return out;
+  if (contact.phone) out.set(`phone:${contact.phone}`, { kind: 'phone', value: contact.phone });
+  if (contact.email) out.set(`email:${contact.email}`, { kind: 'email', value: contact.email });
+  if (contact.externalId) out.set(`ext:${contact.externalId}`, { kind: 'ext', value: contact.externalId });
+  return out;
+}
+
+type Entry = Key & Record<string, unknown>;
+
+function listEntries(contact: Contact | undefined): Map<string, Entry> {
+  const out = new Map<string, Entry>();
+  if (!contact) return out;
+  const f = filterValues(contact);
+  for (const { dim, value } of indexPostings(contact)) {
+    const entry = {
+      pk: contactKeys.index(contact.tenantId, dim, value),
+      sk: `${contact.addedAt}#${contact.id}`,
+      contactId: contact.id,
+      f,
+    };
+    out.set(`${entry.pk}\u0000${entry.sk}`, entry);
+  }
+  for (const term of searchTerms(contact)) {
+    const entry = {
+      pk: contactKeys.search(contact.tenantId),
+      sk: `${term}#${contact.id}`,
+      contactId: contact.id,
+      f,
+    };
+    out.set(`${entry.pk}\u0000${entry.sk}`, entry);
+  }
+  return out;
+}
+
+/** A phone, email or externalId that another contact of the tenant already has. */
+export class IdentityTakenError extends ConflictError {
+  constructor(
+    readonly kind: IdentityKind,
+    readonly value: string,
+    readonly existingId?: string,
+  ) {
+    const field = kind === 'ext' ? 'externalId' : kind;
+    super(
+      existingId
+        ? `A contact with this ${field} already exists: ${existingId}`
+        : `A contact with this ${field} already exists.`,
+    );
+  }
+}
+
+/** The contact that holds an identity (phone, email or externalId), if any. */
+export async function findByIdentity(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  kind: IdentityKind,
+  value: string,
+): Promise<string | undefined> {
+  const out = await deps.db.send(
+    new GetCommand({
+      TableName: deps.tableName,
+      Key: contactKeys.identity(tenantId, kind, value),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item?.contactId as string | undefined;
+}
+
+/**
+ * Adds one contact change to the current atomic group of `uow`: the profile (created with
+ * `attribute_not_exists`, updated on its version), its identity items, list and search entries
+ * (only what changed), and the move of its funnel contribution. `before` undefined = creation;
+ * `after` undefined = erasure (a tombstone without personal data stays, so ids remain taken).
+ * Every contact write in the product goes through here, so indexes and aggregates cannot drift.
+ */
+export function stageContactChange(
+  uow: UnitOfWork,
+  change: { before: Contact | undefined; after: Contact | undefined; timeZone: string; at: string },
+): void {
+  const { before, after, timeZone, at } = change;
+  const tenantId = (after ?? before)!.tenantId;
+  const id = (after ?? before)!.id;
+  const profile = contactKeys.profile(tenantId, id);
+
+  if (after) {
+    uow.put(
+      { ...profile, ...after, version: (before?.version ?? 0) + 1, updatedAt: at },
+      before
+        ? { expression: 'version = :v', values: { ':v': before.version } }
+        : { expression: 'attribute_not_exists(pk)' },
+      () =>
+        new ConflictError(
+          before ? 'The contact changed concurrently; retry.' : `Contact ${id} already exists.`,
+        ),
+    );
+  } else if (before) {
+    uow.put(
+      { ...profile, tenantId, id, erased: true, erasedAt: at, version: before.version + 1 },
+      { expression: 'version = :v', values: { ':v': before.version } },
+      () => new ConflictError('The contact changed concurrently; retry.'),
+    );
+  }
+
+  const oldIds = identities(before);
+  const newIds = identities(after);
+  for (const [k, { kind, value }] of oldIds) {
+    if (!newIds.has(k)) uow.delete(contactKeys.identity(tenantId, kind, value));
+  }
+  for (const [k, { kind, value }] of newIds) {
+    if (oldIds.has(k)) continue;
+    uow.put(
+      { ...contactKeys.identity(tenantId, kind, value), contactId: id },
+      { expression: 'attribute_not_exists(pk)' },
+      () => new IdentityTakenError(kind, value),
+    );
+  }
+
+  const oldEntries = listEntries(before);
+  const newEntries = listEntries(after);
+  for (const [k, entry] of oldEntries) {
+    if (!newEntries.has(k)) uow.delete({ pk: entry.pk, sk: entry.sk });
+  }
+  for (const [k, entry] of newEntries) {
+    const old = oldEntries.get(k);
+    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) uow.put(entry);
+  }
+
+  moveFunnel(
+    uow,
+    tenantId,
+    id,
+    before && funnelPlace(before, timeZone),
+    after && funnelPlace(after, timeZone),
+  );
+}
+
+/** Moves a contact's funnel contribution from one place to another (either may be absent). */
+export function moveFunnel(
+  uow: UnitOfWork,
+  tenantId: string,
+  contactId: string,
+  from: FunnelPlace | undefined,
+  to: FunnelPlace | undefined,
+): void {
+  const shard = shardOf(contactId);
+  for (const [place, sign] of [
+    [from, -1],
+    [to, 1],
+  ] as const) {
+    if (!place) continue;
+    const cell = cellId(place);
+    const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
+    const attrs = { ...place.dims, day: place.day, month: place.day.slice(0, 7) };
+    uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'day' });
+    uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
+  }
+}
+
+export function cellId(place: Pick<FunnelPlace, 'dims'>): string {
+  const d = place.dims;
+  return createHash('sha1')
+    .update(JSON.stringify([d.channel, d.channelDetail, d.hook, d.owner, d.account, d.segment, d.stage]))
+    .digest('base64url')
+    .slice(0, 16);
+}
+
+export function shardOf(contactId: string): number {
+  return createHash('sha1').update(contactId).digest()[0]! % FUNNEL_SHARDS;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

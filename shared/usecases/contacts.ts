@@ -1,0 +1,473 @@
+import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ulid } from 'ulid';
+import type { z } from 'zod';
+import type { Deps } from '../app/deps.js';
+import {
+  contactKeys,
+  findByIdentity,
+  getContact,
+  getContacts,
+  IdentityTakenError,
+  stageContactChange,
+} from '../db/contact-store.js';
+import { keys } from '../db/keys.js';
+import { GSI1 } from '../db/table-definition.js';
+import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
+import { UnitOfWork } from '../db/unit-of-work.js';
+import { type Contact, stageOf } from '../domain/contact.js';
+import { formatMoney } from '../domain/money.js';
+import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import { ContactCreated, ContactErased, ContactLost } from '../events/catalog.js';
+import { makeEvent } from '../events/outbox.js';
+import type { Caller } from '../http/auth.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { zodFieldErrors } from '../http/problem.js';
+import { ContactInput, type ContactPatch, type ContactQuery } from '../schemas/contacts.js';
+
+type CreateInput = z.output<typeof ContactInput>;
+type PatchInput = z.output<typeof ContactPatch>;
+type ListQuery = z.output<typeof ContactQuery>;
+
+const PATCH_ATTEMPTS = 4;
+
+/** The API view of a contact: money as a decimal string in the tenant currency. */
+export function contactView(contact: Contact, currency: string) {
+  const { stats, rfm } = contact;
+  return {
+    id: contact.id,
+    name: contact.name,
+    ...optional(contact, ['phone', 'email', 'wechatId', 'externalId', 'accountId', 'ownerStaffId']),
+    channel: contact.channel,
+    ...optional(contact, ['channelDetail', 'hook']),
+    tags: contact.tags,
+    status: contact.status,
+    addedAt: contact.addedAt,
+    ...(contact.lostAt ? { lostAt: contact.lostAt } : {}),
+    stage: contact.stage,
+    stats: {
+      orders: stats.orders,
+      spent: formatMoney(stats.spentMinor, currency),
+      ...(stats.firstOrderAt ? { firstOrderAt: stats.firstOrderAt } : {}),
+      ...(stats.lastOrderAt ? { lastOrderAt: stats.lastOrderAt } : {}),
+    },
+    ...(rfm
+      ? {
+          rfm: {
+            r: rfm.r,
+            f: rfm.f,
+            m: rfm.m,
+            recencyDays: rfm.recencyDays,
+            frequency: rfm.frequency,
+            monetary: rfm.monetaryMinor === null ? null : formatMoney(rfm.monetaryMinor, currency),
+            segment: rfm.segment,
+            computedAt: rfm.computedAt,
+          },
+        }
+      : {}),
+  };
+}
+
+function optional<K extends keyof Contact>(contact: Contact, names: K[]): Partial<Pick<Contact, K>> {
+  const out: Partial<Pick<Contact, K>> = {};
+  for (const name of names) if (contact[name] !== undefined) out[name] = contact[name];
+  return out;
+}
+
+/** Marks, in the same transaction, that the tenant now has data (currency and zone become fixed). */
+export function stageTenantHasData(uow: UnitOfWork, tenantId: string, settings: SettingsRecord): void {
+  if (settings.hasData) return;
+  uow.update({
+    key: keys.settings(tenantId),
+    expression: 'SET hasData = :true',
+    values: { ':true': true },
+    condition: {
+      expression: 'attribute_not_exists(version) OR version = :sv',
+      values: { ':sv': settings.version },
+    },
+    onConditionFailed: () => new ConflictError('The tenant settings changed concurrently; retry.'),
+  });
+  uow.put({ ...keys.tenantRegistry(tenantId), tenantId });
+}
+
+/** Checks, inside the transaction, that referenced staff and accounts exist. */
+function stageReferences(
+  uow: UnitOfWork,
+  tenantId: string,
+  refs: { accountId?: string; ownerStaffId?: string },
+) {
+  if (refs.accountId) {
+    uow.check(
+      keys.account(tenantId, refs.accountId),
+      { expression: 'attribute_exists(pk)' },
+      () => new ValidationError('Unknown account.', [{ path: 'accountId', message: 'no such account' }]),
+    );
+  }
+  if (refs.ownerStaffId) {
+    uow.check(
+      keys.staff(tenantId, refs.ownerStaffId),
+      { expression: 'attribute_exists(pk)' },
+      () =>
+        new ValidationError('Unknown staff member.', [
+          { path: 'ownerStaffId', message: 'no such staff member' },
+        ]),
+    );
+  }
+}
+
+/** Turns a taken identity into a 409 that names the existing contact. */
+async function withExistingId<T>(deps: Deps, tenantId: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof IdentityTakenError && !error.existingId) {
+      const existing = await findByIdentity(deps, tenantId, error.kind, error.value);
+      throw new IdentityTakenError(error.kind, error.value, existing);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Creates a contact.
+ *  1. Staff create contacts they own; admins may name any owner.
+ *  2. phone, email and externalId are claimed by identity items in the same transaction as the
+ *     contact, its list entries and its funnel cell: concurrent creates with one phone → one wins,
+ *     the others get 409 with the winner's id.
+ *  3. A `ContactCreated` event is committed to the outbox with them.
+ */
+export async function createContact(deps: Deps, caller: Caller, input: CreateInput): Promise<Contact> {
+  if (caller.role === 'staff' && input.ownerStaffId !== undefined && input.ownerStaffId !== caller.staffId) {
+    throw new ForbiddenError('Staff create contacts they own.');
+  }
+  const ownerStaffId = caller.role === 'staff' ? caller.staffId : input.ownerStaffId;
+  const settings = await readSettings(deps, caller.tenantId, true);
+  const now = deps.now().toISOString();
+  const status = input.status ?? 'active';
+  const contact: Contact = {
+    tenantId: caller.tenantId,
+    id: input.id ?? `c_${ulid()}`,
+    name: input.name,
+    ...(input.phone ? { phone: input.phone } : {}),
+    ...(input.email ? { email: input.email } : {}),
+    ...(input.wechatId ? { wechatId: input.wechatId } : {}),
+    ...(input.externalId ? { externalId: input.externalId } : {}),
+    ...(input.accountId ? { accountId: input.accountId } : {}),
+    ...(ownerStaffId ? { ownerStaffId } : {}),
+    channel: input.channel,
+    ...(input.channelDetail ? { channelDetail: input.channelDetail } : {}),
+    ...(input.hook ? { hook: input.hook } : {}),
+    tags: [...new Set(input.tags ?? [])],
+    status,
+    addedAt: input.addedAt ? new Date(input.addedAt).toISOString() : now,
+    ...(status === 'lost' ? { lostAt: now } : {}),
+    stage: 'prospect',
+    stats: { orders: 0, spentMinor: 0 },
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  const uow = new UnitOfWork(deps.tableName);
+  stageReferences(uow, caller.tenantId, contact);
+  stageContactChange(uow, {
+    before: undefined,
+    after: contact,
+    timeZone: settings.settings.timezone,
+    at: now,
+  });
+  stageTenantHasData(uow, caller.tenantId, settings);
+  uow.emit(
+    makeEvent(ContactCreated, caller.tenantId, {
+      contactId: contact.id,
+      channel: contact.channel,
+      accountId: contact.accountId ?? null,
+      ownerStaffId: contact.ownerStaffId ?? null,
+      addedAt: contact.addedAt,
+    }),
+  );
+  await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
+  return { ...contact, version: 1 };
+}
+
+/** A contact the caller may see: another tenant's, or (for staff) another owner's, is a 404. */
+export async function visibleContact(
+  deps: Deps,
+  caller: Caller,
+  id: string,
+  consistent = false,
+): Promise<Contact> {
+  const contact = await getContact(deps, caller.tenantId, id, consistent);
+  if (!contact || (caller.role === 'staff' && contact.ownerStaffId !== caller.staffId)) {
+    throw new NotFoundError('No such contact.');
+  }
+  return contact;
+}
+
+/**
+ * Applies a change to a contact with optimistic locking, retried on a concurrent change
+ * (order writes also move a contact's version). `change` returns the new contact or undefined
+ * for no change.
+ */
+export async function changeContact(
+  deps: Deps,
+  caller: Caller,
+  id: string,
+  change: (contact: Contact, settings: SettingsRecord, now: string) => Contact | undefined,
+): Promise<Contact> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await visibleContact(deps, caller, id, true);
+    const settings = await readSettings(deps, caller.tenantId);
+    const now = deps.now().toISOString();
+    const after = change(before, settings, now);
+    if (!after) return before;
+    const uow = new UnitOfWork(deps.tableName);
+    stageReferences(uow, caller.tenantId, {
+      ...(after.accountId !== before.accountId && after.accountId ? { accountId: after.accountId } : {}),
+      ...(after.ownerStaffId !== before.ownerStaffId && after.ownerStaffId
+        ? { ownerStaffId: after.ownerStaffId }
+        : {}),
+    });
+    stageContactChange(uow, { before, after, timeZone: settings.settings.timezone, at: now });
+    if (before.status !== 'lost' && after.status === 'lost') {
+      uow.emit(makeEvent(ContactLost, caller.tenantId, { contactId: id, lostAt: after.lostAt ?? now }));
+    }
+    try {
+      await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
+      return { ...after, version: before.version + 1, updatedAt: now };
+    } catch (error) {
+      const concurrent = error instanceof ConflictError && !(error instanceof IdentityTakenError);
+      if (!concurrent || attempt >= PATCH_ATTEMPTS) throw error;
+    }
+  }
+}
+
+export async function patchContact(
+  deps: Deps,
+  caller: Caller,
+  id: string,
+  patch: PatchInput,
+): Promise<Contact> {
+  if (caller.role === 'staff' && patch.ownerStaffId !== undefined) {
+    throw new ForbiddenError('Staff cannot change the owner of a contact.');
+  }
+  return changeContact(deps, caller, id, (contact, settings, now) => {
+    const next: Contact = { ...contact };
+    const assign = <K extends keyof PatchInput & keyof Contact>(name: K) => {
+      const value = patch[name];
+      if (value === undefined) return;
+      if (value === null) delete next[name];
+      else (next as unknown as Record<string, unknown>)[name] = value;
+    };
+    for (const name of [
+      'name',
+      'phone',
+      'email',
+      'wechatId',
+      'accountId',
+      'ownerStaffId',
+      'channel',
+      'channelDetail',
+      'hook',
+    ] as const) {
+      assign(name);
+    }
+    if (patch.tags) next.tags = [...new Set(patch.tags)];
+    if (patch.status && patch.status !== contact.status) {
+      next.status = patch.status;
+      if (patch.status === 'lost') next.lostAt = now;
+      else delete next.lostAt;
+    }
+    next.stage = stageOf(next.stats, settings.settings.lifecycle, new Date(now));
+    return next;
+  });
+}
+
+export async function addTags(deps: Deps, caller: Caller, id: string, tags: string[]): Promise<Contact> {
+  return changeContact(deps, caller, id, (contact) => {
+    const merged = [...new Set([...contact.tags, ...tags])];
+    if (merged.length > 50) {
+      throw new ValidationError('A contact has at most 50 tags.', [
+        { path: 'tags', message: 'at most 50 tags' },
+      ]);
+    }
+    return merged.length === contact.tags.length ? undefined : { ...contact, tags: merged };
+  });
+}
+
+export async function removeTag(deps: Deps, caller: Caller, id: string, tag: string): Promise<Contact> {
+  return changeContact(deps, caller, id, (contact) =>
+    contact.tags.includes(tag) ? { ...contact, tags: contact.tags.filter((t) => t !== tag) } : undefined,
+  );
+}
+
+/**
+ * Erases a contact's personal data.
+ *  1. In one transaction: the profile becomes a tombstone without personal data; identity items,
+ *     list and search entries are deleted; its funnel contribution leaves the aggregates;
+ *     `ContactErased` goes to the outbox.
+ *  2. Stored idempotent responses about the contact are cut down to its id.
+ * Orders keep the contact id only, so order and shop totals do not change.
+ */
+export async function eraseContact(deps: Deps, caller: Caller, id: string): Promise<void> {
+  const before = await visibleContact(deps, caller, id, true);
+  const settings = await readSettings(deps, caller.tenantId);
+  const now = deps.now().toISOString();
+  const uow = new UnitOfWork(deps.tableName);
+  stageContactChange(uow, { before, after: undefined, timeZone: settings.settings.timezone, at: now });
+  uow.emit(makeEvent(ContactErased, caller.tenantId, { contactId: id, erasedAt: now }));
+  await uow.commit(deps.db);
+
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'gsi1pk = :about',
+        ExpressionAttributeValues: { ':about': keys.idempotencyAbout(caller.tenantId, id) },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const record of page.Items ?? []) {
+      await deps.db.send(
+        new UpdateCommand({
+          TableName: deps.tableName,
+          Key: { pk: record.pk, sk: record.sk },
+          UpdateExpression: 'SET #response.#body = :body',
+          ExpressionAttributeNames: { '#response': 'response', '#body': 'body' },
+          ExpressionAttributeValues: { ':body': JSON.stringify({ id }) },
+        }),
+      );
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+const FILTER_PRIORITY = ['tag', 'account', 'owner', 'segment', 'stage', 'hook', 'channel', 'status'] as const;
+type FilterName = (typeof FILTER_PRIORITY)[number];
+
+/**
+ * Lists contacts from the list index, never a scan: the most selective filter picks the index
+ * partition, the others are a FilterExpression on the entries (each carries the filter values).
+ * Staff always list their own contacts.
+ */
+export async function listContacts(deps: Deps, caller: Caller, query: ListQuery) {
+  const filters: Partial<Record<FilterName, string>> = {};
+  for (const name of FILTER_PRIORITY) {
+    const value = query[name];
+    if (value !== undefined) filters[name] = value;
+  }
+  if (caller.role === 'staff') {
+    if (filters.owner !== undefined && filters.owner !== caller.staffId)
+      return { items: [], nextCursor: null };
+    filters.owner = caller.staffId;
+  }
+  const filterKey = { ...filters, ...(query.q ? { q: query.q } : {}) };
+  const binding = { tenantId: caller.tenantId, caller: caller.staffId, filter: filterKey };
+
+  let pk: string;
+  let skPrefix: string | undefined;
+  const rest: Partial<Record<FilterName, string>> = { ...filters };
+  if (query.q) {
+    pk = contactKeys.search(caller.tenantId);
+    skPrefix = query.q.toLowerCase();
+  } else {
+    const primary = FILTER_PRIORITY.find((name) => filters[name] !== undefined);
+    if (primary) {
+      pk = contactKeys.index(caller.tenantId, primary, filters[primary]!);
+      delete rest[primary];
+    } else {
+      pk = contactKeys.index(caller.tenantId, 'all', '*');
+    }
+  }
+
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = { ':pk': pk };
+  const conditions: string[] = [];
+  for (const [name, value] of Object.entries(rest)) {
+    names[`#${name}`] = name === 'tag' ? 'tags' : name;
+    values[`:${name}`] = value;
+    conditions.push(name === 'tag' ? `contains(f.#${name}, :${name})` : `f.#${name} = :${name}`);
+  }
+  if (skPrefix !== undefined) values[':prefix'] = skPrefix;
+
+  let start = decodeCursor(query.cursor, binding, (key) => key.pk === pk);
+  const ids: string[] = [];
+  let lastKey: Record<string, unknown> | undefined;
+  let hasMore = false;
+  paging: while (true) {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: skPrefix !== undefined ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+        ...(conditions.length ? { FilterExpression: conditions.join(' AND ') } : {}),
+        ...(Object.keys(names).length ? { ExpressionAttributeNames: names } : {}),
+        ExpressionAttributeValues: values,
+        ExclusiveStartKey: start,
+        ScanIndexForward: skPrefix !== undefined,
+        Limit: Math.min(1000, (query.limit - ids.length) * 2 + 10),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      if (ids.length >= query.limit) {
+        hasMore = true;
+        break paging;
+      }
+      if (!ids.includes(item.contactId)) ids.push(item.contactId);
+      lastKey = { pk: item.pk, sk: item.sk };
+    }
+    if (!page.LastEvaluatedKey) break;
+    start = page.LastEvaluatedKey;
+    if (ids.length >= query.limit) {
+      hasMore = true;
+      break;
+    }
+  }
+  const contacts = await getContacts(deps, caller.tenantId, ids);
+  const settings = await readSettings(deps, caller.tenantId);
+  return {
+    items: contacts.map((c) => contactView(c, settings.settings.currency)),
+    nextCursor: hasMore ? encodeCursor(lastKey, binding) : null,
+  };
+}
+
+export type BatchResult = {
+  index: number;
+  id?: string;
+  status: 'created' | 'exists' | 'error';
+  error?: string;
+};
+
+/** Bulk import: each contact on its own (a bad one does not stop the rest), eight at a time. */
+export async function createContactsBatch(
+  deps: Deps,
+  caller: Caller,
+  contacts: unknown[],
+): Promise<BatchResult[]> {
+  const results: BatchResult[] = new Array(contacts.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < contacts.length) {
+      const index = next++;
+      const parsed = ContactInput.safeParse(contacts[index]);
+      if (!parsed.success) {
+        const problems = zodFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
+        results[index] = { index, status: 'error', error: problems.join('; ') };
+        continue;
+      }
+      try {
+        const contact = await createContact(deps, caller, parsed.data);
+        results[index] = { index, id: contact.id, status: 'created' };
+      } catch (error) {
+        if (error instanceof IdentityTakenError) {
+          results[index] = { index, ...(error.existingId ? { id: error.existingId } : {}), status: 'exists' };
+        } else if (error instanceof DomainError) {
+          results[index] = { index, status: 'error', error: error.message };
+        } else {
+          throw error;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return results;
+}

@@ -1,0 +1,36 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { describe, expect, it } from 'vitest';
+import { routes } from '../../shared/app/declaration.js';
+import { buildEventSchemas, buildOpenApi } from '../../shared/app/openapi.js';
+import { publicEvents } from '../../shared/events/catalog.js';
+
+describe('OpenAPI document', () => {
+  it('is a valid OpenAPI 3.1 document', async () => {
+    const validator = new Validator();
+
+    const result = await validator.validate(buildOpenApi() as never);
+
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe('3.1');
+  });
+
+  it('documents every declared route with its method, roles and success status', () => {
+    const doc = buildOpenApi() as { paths: Record<string, Record<string, Record<string, unknown>>> };
+
+    for (const [routeKey, route] of Object.entries(routes)) {
+      const [method, path] = routeKey.split(' ') as [string, string];
+      const operation = doc.paths[path]?.[method.toLowerCase()];
+      expect(operation, routeKey).toBeDefined();
+      expect(Object.keys(operation!.responses as object)).toContain(String(route.success.status));
+      if (route.auth === 'jwt') expect(operation!['x-siyu-roles']).toEqual(route.roles);
+    }
+  });
+
+  it("publishes each public event's data schema", () => {
+    const doc = buildEventSchemas() as { events: Record<string, { data: { type: string } }> };
+
+    expect(Object.keys(doc.events).sort()).toEqual(publicEvents.map((e) => e.detailType).sort());
+    expect(doc.events.SegmentChanged?.data.type).toBe('object');
+  });
+});

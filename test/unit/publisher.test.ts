@@ -1,0 +1,77 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContactLost } from '../../shared/events/catalog.js';
+import { makeEvent, outboxItem } from '../../shared/events/outbox.js';
+import { publishOutbox, type StreamRecord } from '../../shared/events/publisher.js';
+
+const eb = mockClient(EventBridgeClient);
+const eventBridge = new EventBridgeClient({ region: 'us-east-1' });
+
+afterEach(() => {
+  eb.reset();
+});
+
+function outboxRecord(seq: number): StreamRecord {
+  const event = makeEvent(ContactLost, 't1', { contactId: `c${seq}`, lostAt: '2026-01-01T00:00:00.000Z' });
+  return {
+    eventName: 'INSERT',
+    dynamodb: { SequenceNumber: String(seq), NewImage: marshall(outboxItem(event)) as never },
+  };
+}
+
+describe('publishOutbox', () => {
+  it('sends only inserted outbox items, ten per call, with the stored eventId', async () => {
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })),
+    }));
+    const records = [
+      ...Array.from({ length: 23 }, (_, i) => outboxRecord(i)),
+      {
+        eventName: 'INSERT',
+        dynamodb: { SequenceNumber: '99', NewImage: marshall({ pk: 'C#t1#x', sk: 'PROFILE' }) },
+      },
+      { ...outboxRecord(100), eventName: 'REMOVE' },
+    ] as StreamRecord[];
+
+    const result = await publishOutbox(records, { eventBridge, busName: 'bus' });
+
+    expect(result).toEqual({ published: 23, failedSequenceNumbers: [] });
+    const calls = eb.commandCalls(PutEventsCommand);
+    expect(calls.map((c) => c.args[0].input.Entries?.length)).toEqual([10, 10, 3]);
+    const first = calls[0]!.args[0].input.Entries![0]!;
+    expect(first).toMatchObject({ Source: 'siyu', DetailType: 'ContactLost', EventBusName: 'bus' });
+    const detail = JSON.parse(first.Detail!);
+    expect(detail.metadata.eventId).toMatch(/^[0-9A-Z]{26}$/);
+    expect(detail.data).toEqual({ contactId: 'c0', lostAt: '2026-01-01T00:00:00.000Z' });
+  });
+
+  it('retries only the entries that failed', async () => {
+    eb.on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 1,
+        Entries: [{ EventId: 'a' }, { ErrorCode: 'ThrottlingException' }, { EventId: 'c' }],
+      })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'b' }] });
+
+    const result = await publishOutbox([outboxRecord(1), outboxRecord(2), outboxRecord(3)], {
+      eventBridge,
+      busName: 'bus',
+    });
+
+    expect(result.failedSequenceNumbers).toEqual([]);
+    const retried = eb.commandCalls(PutEventsCommand)[1]!.args[0].input.Entries!;
+    expect(retried).toHaveLength(1);
+    expect(JSON.parse(retried[0]!.Detail!).data.contactId).toBe('c2');
+  });
+
+  it('reports the first record still failing so the stream resumes from it', async () => {
+    eb.on(PutEventsCommand).rejects(Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+
+    const result = await publishOutbox([outboxRecord(7), outboxRecord(8)], { eventBridge, busName: 'bus' });
+
+    expect(result).toEqual({ published: 0, failedSequenceNumbers: ['7', '8'] });
+  });
+});
