@@ -64,6 +64,8 @@ export interface Contact {
   version: number;
   createdAt: string;
   updatedAt: string;
+  /** Created from a shop order: `addedAt` then follows the earliest `paidAt` of its orders. */
+  fromOrders?: boolean;
 }
 
 export interface LifecycleRules {

@@ -79,7 +79,8 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
         caller,
         params: parsePart(route.params, event.pathParameters ?? {}, 'params'),
         query: parsePart(route.query, event.queryStringParameters ?? {}, 'query'),
-        body: parseBody(route, rawBody),
+        // A signed route checks its own raw body (the signature covers the bytes, not the JSON).
+        body: route.auth === 'signature' ? undefined : parseBody(route, rawBody),
         headers,
         rawBody,
         path: event.rawPath,

@@ -2,9 +2,10 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { contactKeys, getContacts, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
+import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import type { JobDefinition } from '../jobs/job.js';
+import type { JobDefinition, JobRecord, StepOutcome } from '../jobs/job.js';
 
 export const HANDOVER_KIND = 'handover';
 
@@ -14,10 +15,12 @@ export interface HandoverParams {
 }
 
 interface HandoverCheckpoint {
-  phase: 'contacts' | 'accounts';
+  phase: 'contacts' | 'accounts' | 'shops';
   movedContacts: number;
   movedAccounts: number;
+  movedShops?: number;
   accountsFrom?: Record<string, unknown>;
+  shopsFrom?: Record<string, unknown>;
 }
 
 /** Items one step may stage, leaving room for the checkpoint in the same transaction. */
@@ -69,6 +72,7 @@ export const handoverJob: JobDefinition<HandoverParams, HandoverCheckpoint, Deps
         finished: false,
       };
     }
+    if (cp.phase === 'shops') return moveShops(job, deps, uow);
     const page = await deps.db.send(
       new QueryCommand({
         TableName: deps.tableName,
@@ -94,18 +98,58 @@ export const handoverJob: JobDefinition<HandoverParams, HandoverCheckpoint, Deps
       });
     }
     const movedAccounts = cp.movedAccounts + (page.Items?.length ?? 0);
-    const finished = !page.LastEvaluatedKey;
     const { accountsFrom: _done, ...rest } = cp;
     return {
-      checkpoint: finished
-        ? { ...rest, movedAccounts }
-        : { ...rest, movedAccounts, accountsFrom: page.LastEvaluatedKey },
+      checkpoint: page.LastEvaluatedKey
+        ? { ...rest, movedAccounts, accountsFrom: page.LastEvaluatedKey }
+        : { ...rest, movedAccounts, phase: 'shops', movedShops: 0 },
       progress: job.progress,
-      finished,
-      ...(finished ? { result: { movedContacts: cp.movedContacts, movedAccounts } } : {}),
+      finished: false,
     };
   },
 };
+
+/** Shops whose default owner is the leaver get the colleague (their future buyers follow). */
+async function moveShops(
+  job: JobRecord<HandoverParams, HandoverCheckpoint>,
+  deps: Deps,
+  uow: UnitOfWork,
+): Promise<StepOutcome<HandoverCheckpoint>> {
+  const cp = job.checkpoint!;
+  const page = await deps.db.send(
+    new QueryCommand({
+      TableName: deps.tableName,
+      IndexName: GSI1,
+      KeyConditionExpression: 'gsi1pk = :pk',
+      FilterExpression: 'defaultOwnerStaffId = :from',
+      ExpressionAttributeValues: { ':pk': keys.shopsOf(job.tenantId), ':from': job.params.fromStaffId },
+      ExclusiveStartKey: cp.shopsFrom,
+      Limit: ACCOUNTS_PER_STEP,
+    }),
+  );
+  const now = deps.now().toISOString();
+  for (const shop of page.Items ?? []) {
+    uow.update({
+      key: { pk: shop.pk, sk: shop.sk },
+      expression: 'SET defaultOwnerStaffId = :to, updatedAt = :now',
+      values: { ':to': job.params.toStaffId, ':now': now, ':from': job.params.fromStaffId },
+      condition: { expression: 'defaultOwnerStaffId = :from' },
+    });
+  }
+  const movedShops = (cp.movedShops ?? 0) + (page.Items?.length ?? 0);
+  const { shopsFrom: _done, ...rest } = cp;
+  const finished = !page.LastEvaluatedKey;
+  return {
+    checkpoint: finished
+      ? { ...rest, movedShops }
+      : { ...rest, movedShops, shopsFrom: page.LastEvaluatedKey },
+    progress: job.progress,
+    finished,
+    ...(finished
+      ? { result: { movedContacts: cp.movedContacts, movedAccounts: cp.movedAccounts, movedShops } }
+      : {}),
+  };
+}
 
 async function moveContacts(
   deps: Deps,
