@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { Deps } from '../../shared/app/deps.js';
+import { UnitOfWork } from '../../shared/db/unit-of-work.js';
+import type { JobDefinition, JobRegistry } from '../../shared/jobs/job.js';
+import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
+import { enqueueJob, getJob } from '../../shared/jobs/store.js';
+import { failingAfter, freshTable } from '../support/table.js';
+
+const STEPS = 12;
+
+/** Each step writes one item and moves one counter; the result is a sum over the steps. */
+const countingJob: JobDefinition<{ slowMs?: number }, { next: number; sum: number }, Deps> = {
+  kind: 'counting',
+  async begin() {
+    return { checkpoint: { next: 0, sum: 0 }, total: STEPS };
+  },
+  async step(job, deps, uow) {
+    if (job.params.slowMs) await new Promise((r) => setTimeout(r, job.params.slowMs));
+    const i = job.checkpoint.next;
+    uow.put({ pk: `STEP#${job.jobId}`, sk: String(i).padStart(3, '0'), value: i * i });
+    uow.addCounters({ pk: `AGG#${job.jobId}`, sk: 'steps' }, { steps: 1 });
+    const sum = job.checkpoint.sum + i * i;
+    const finished = i + 1 === STEPS;
+    return {
+      checkpoint: { next: i + 1, sum },
+      progress: { done: i + 1, total: STEPS },
+      finished,
+      ...(finished ? { result: { sum } } : {}),
+    };
+  },
+};
+const registry: JobRegistry<Deps> = { counting: countingJob };
+const expectedSum = Array.from({ length: STEPS }, (_, i) => i * i).reduce((a, b) => a + b, 0);
+
+const options = (owner: string, leaseMs = 60_000): RunOptions => ({
+  owner,
+  leaseMs,
+  remainingMs: () => 900_000,
+  reserveMs: 1_000,
+});
+
+async function createJob(deps: Deps, params: { slowMs?: number } = {}, queue = 'counting') {
+  const uow = new UnitOfWork(deps.tableName);
+  const job = enqueueJob(uow, deps, { tenantId: 't1', kind: 'counting', params, queue });
+  await uow.commit(deps.db);
+  return job;
+}
+
+describe('job runner on DynamoDB Local', () => {
+  it('resumes a job killed at random chunks to the same result, each step committed once', async () => {
+    // Prepare: a client that "dies" around some transactions — after the commit or before it
+    const kills = new Set(Array.from({ length: 4 }, () => 1 + Math.floor(Math.random() * (STEPS + 2))));
+    console.info(`killing around transactions ${[...kills].sort((a, b) => a - b).join(', ')}`);
+    let transactions = 0;
+    const deps = await freshTable((db) =>
+      failingAfter(
+        db,
+        (command) => command.constructor.name === 'TransactWriteCommand' && kills.has(++transactions),
+      ),
+    );
+    const job = await createJob({ ...deps, db: deps.raw });
+
+    // Act: run, and after each crash let the lease lapse and start a new run
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const outcome = await runJob(deps, registry, job, options(`run-${attempt}`, 30)).catch(() => 'crashed');
+      outcomes.push(outcome);
+      if (outcome === 'succeeded') break;
+      await new Promise((r) => setTimeout(r, 40));
+    }
+
+    // Assess
+    expect(outcomes.filter((o) => o === 'crashed').length).toBeGreaterThan(0);
+    expect(outcomes.at(-1)).toBe('succeeded');
+    const done = await getJob(deps, 't1', job.jobId);
+    expect(done?.status).toBe('succeeded');
+    expect(done?.result).toEqual({ sum: expectedSum });
+    expect(done?.progress).toEqual({ done: STEPS, total: STEPS });
+    const items = await deps.scan();
+    expect(items.filter((i) => i.pk === `STEP#${job.jobId}`)).toHaveLength(STEPS);
+    expect(items.find((i) => i.pk === `AGG#${job.jobId}`)?.steps).toBe(STEPS);
+    expect(items.some((i) => i.pk === 'JOBS#ACTIVE')).toBe(false);
+  });
+
+  it('lets only one of two concurrent starts run the job', async () => {
+    const deps = await freshTable();
+    const job = await createJob(deps, { slowMs: 15 });
+
+    const outcomes = await Promise.all([
+      runJob(deps, registry, job, options('a')),
+      runJob(deps, registry, job, options('b')),
+    ]);
+
+    expect(outcomes.filter((o) => o === 'succeeded')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'busy' || o === 'finished_already')).toHaveLength(1);
+    const items = await deps.scan();
+    expect(items.find((i) => i.pk === `AGG#${job.jobId}`)?.steps).toBe(STEPS);
+  });
+
+  it("queues a tenant's second job behind the first", async () => {
+    const deps = await freshTable();
+    const first = await createJob(deps);
+    const second = await createJob(deps);
+
+    expect(await runJob(deps, registry, second, options('x'))).toBe('waiting');
+    expect(await runJob(deps, registry, first, options('x'))).toBe('succeeded');
+    expect(await runJob(deps, registry, second, options('x'))).toBe('succeeded');
+    expect((await getJob(deps, 't1', second.jobId))?.status).toBe('succeeded');
+  });
+
+  it('yields before its deadline and continues from its checkpoint in the next invocation', async () => {
+    const deps = await freshTable();
+    const job = await createJob(deps);
+    let budget = 4;
+
+    const first = await runJob(deps, registry, job, {
+      ...options('a'),
+      remainingMs: () => (budget-- > 0 ? 10_000 : 0),
+    });
+    const second = await runJob(deps, registry, job, options('b'));
+
+    expect(first).toBe('yielded');
+    expect(second).toBe('succeeded');
+    expect((await getJob(deps, 't1', job.jobId))?.result).toEqual({ sum: expectedSum });
+  });
+});

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { ensureTable, LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
+import type { Deps } from '../../shared/app/deps.js';
+import { createDocumentClient } from '../../shared/db/client.js';
+
+/**
+ * A fresh table on the run's shared DynamoDB Local, for tests that call use cases directly.
+ * `wrap` lets a test put a fault-injecting client in front of the real one.
+ */
+export async function freshTable(
+  wrap: (db: DynamoDBDocumentClient) => DynamoDBDocumentClient = (db) => db,
+): Promise<Deps & { raw: DynamoDBDocumentClient; scan: () => Promise<Record<string, unknown>[]> }> {
+  const endpoint = inject('dynamoEndpoint');
+  if (!endpoint) throw new Error('No shared DynamoDB Local: run integration tests through vitest');
+  const client = new DynamoDBClient({
+    endpoint,
+    region: LOCAL_AWS.region,
+    credentials: LOCAL_AWS.credentials,
+  });
+  const tableName = `siyu-unit-${randomUUID().slice(0, 8)}`;
+  await ensureTable(client, tableName);
+  const raw = createDocumentClient(client);
+  const scan = async () => {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await raw.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
+  };
+  return { db: wrap(raw), raw, tableName, now: () => new Date(), scan };
+}
+
+/** A document client that lets every call through and then fails chosen ones (the write happened). */
+export function failingAfter(
+  db: DynamoDBDocumentClient,
+  shouldFail: (command: { constructor: { name: string } }, call: number) => boolean,
+): DynamoDBDocumentClient {
+  let call = 0;
+  const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: { constructor: { name: string } }) => {
+        const result = await send(command);
+        if (shouldFail(command, call++)) {
+          throw Object.assign(new Error('socket timed out after the write'), {
+            name: 'TimeoutError',
+            $retryable: {},
+          });
+        }
+        return result;
+      };
+    },
+  });
+}
