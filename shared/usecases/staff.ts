@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 import { listByPrefix } from '../db/list.js';
+import { stageDefaultPostingPlan } from '../db/posting-store.js';
 import { getStaffMember, type StaffMember } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -83,12 +84,12 @@ export async function patchStaff(deps: Deps, caller: Caller, id: string, patch: 
  * job, so they can no longer act while their customers move.
  */
 export async function startHandover(deps: Deps, caller: Caller, fromStaffId: string, toStaffId: string) {
+  await getStaff(deps, caller, fromStaffId);
   if (fromStaffId === toStaffId) {
     throw new ValidationError('Hand over to someone else.', [
       { path: 'toStaffId', message: 'must differ from the leaver' },
     ]);
   }
-  await getStaff(deps, caller, fromStaffId);
   const to = await getStaffMember(deps, caller.tenantId, toStaffId);
   if (to?.status !== 'active') {
     throw new ValidationError('The receiving staff member must exist and be active.', [
@@ -164,6 +165,8 @@ export async function createAccount(deps: Deps, caller: Caller, input: z.output<
     () => new ConflictError(`Account ${account.id} already exists.`),
   );
   operatorCheck(uow, caller.tenantId, account.operatorStaffId);
+  // Every account has the default posting plan (and its open-slot entries) from its creation.
+  await stageDefaultPostingPlan(deps, uow, caller.tenantId, account.id);
   await uow.commit(deps.db);
   return account;
 }

@@ -125,7 +125,7 @@ describe('tenant isolation', () => {
 
     const res = await intruder.call(method, concretePath(routeKey), body);
 
-    expect(res.status).toBe(404);
+    expect(res.status, res.text).toBe(404);
     expect(res.text).not.toContain('Secret Person');
   });
 
