@@ -1,6 +1,6 @@
 /**
  * RFM scoring and the lifecycle stage at an instant, from per-contact order facts. Pure, no
- * AWS imports; the columnar path allocates a fixed set of typed arrays per run and nothing
+ * AWS imports; scoring from columns allocates a fixed set of typed arrays per run and nothing
  * per contact, so one run scores millions of contacts.
  *
  * Definitions (API.md, "Counted and net" and "Segments: lifecycle and RFM"); all instants in
@@ -56,7 +56,8 @@ export interface RfmContact {
 /**
  * The same facts in columns. Contact c owns orders orderStart[c] ..< orderStart[c + 1]; order
  * o owns refunds refundStart[o] ..< refundStart[o + 1]. Without refundStart no order has a
- * refund. Times are integer epoch ms and money integer minor units, stored in doubles.
+ * refund. Times are integer epoch ms and money non-negative integer minor units (≤ 2^53 − 1),
+ * stored in doubles.
  */
 export interface RfmColumns {
   contacts: number;
@@ -231,13 +232,14 @@ export function lifecycleStage(orders: readonly RfmOrder[], asOf: number, rules:
     count++;
     if (order.paidAtMs > last) last = order.paidAtMs;
   }
-  return stageAt(count, last, asOf, rules);
+  return stageAt(count, last, new Date(asOf), rules);
 }
 
 /** Each contact's lifecycle stage at asOf, as an index into STAGES. */
 export function lifecycleStages(facts: RfmColumns, asOf: number, rules: LifecycleRules): Uint8Array {
   const { orderStart, paidAtMs, totalMinor, refundStart, refundAmountMinor, refundedAtMs } = facts;
   const stages = new Uint8Array(facts.contacts);
+  const at = new Date(asOf);
   for (let c = 0; c < facts.contacts; c++) {
     let count = 0;
     let last = Number.NEGATIVE_INFINITY;
@@ -258,15 +260,16 @@ export function lifecycleStages(facts: RfmColumns, asOf: number, rules: Lifecycl
       count++;
       if (paid > last) last = paid;
     }
-    stages[c] = STAGES.indexOf(stageAt(count, last, asOf, rules));
+    stages[c] = STAGES.indexOf(stageAt(count, last, at, rules));
   }
   return stages;
 }
 
-function stageAt(orders: number, lastPaidAtMs: number, asOf: number, rules: LifecycleRules): Stage {
+function stageAt(orders: number, lastPaidAtMs: number, at: Date, rules: LifecycleRules): Stage {
   // The last paid time only matters to the loyalty test, so fewer orders skip the ISO string.
-  const lastOrderAt = orders >= rules.loyalMinOrders ? new Date(lastPaidAtMs).toISOString() : undefined;
-  return stageOf({ orders, lastOrderAt }, rules, new Date(asOf));
+  const lastOrderAt =
+    orders > 0 && orders >= rules.loyalMinOrders ? new Date(lastPaidAtMs).toISOString() : undefined;
+  return stageOf({ orders, lastOrderAt }, rules, at);
 }
 
 /** The net after the refunds of [from, to) made by `at`, or -1 when they cancel the order. */
