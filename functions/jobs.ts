@@ -2,6 +2,7 @@ import { createDeps } from '../shared/app/deps.js';
 import { NotFoundError } from '../shared/errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { getJob, jobView } from '../shared/jobs/store.js';
+import { requestRfmRun } from '../shared/usecases/rfm.js';
 
 const deps = createDeps();
 
@@ -13,6 +14,7 @@ export const handler = httpFunction(
       if (!job) throw new NotFoundError('No such job.');
       return { body: jobView(job) };
     },
+    'POST /v1/jobs/rfm': async (req, d) => ({ body: await requestRfmRun(d, req.caller, req.body.asOf) }),
   },
   deps,
 );

@@ -13,7 +13,22 @@ import {
   ContactView,
   TagsInput,
 } from '../schemas/contacts.js';
-import { Job, JobAccepted, JobParams } from '../schemas/jobs.js';
+import { Job, JobAccepted, JobParams, RfmRunInput, SegmentsView } from '../schemas/jobs.js';
+import { CompareQuery, CompareResult, FunnelQuery, FunnelResult } from '../schemas/metrics.js';
+import {
+  InsightsQuery,
+  InsightsView,
+  PostInput,
+  PostingPlanInput,
+  PostingPlanView,
+  PostList,
+  PostParams,
+  PostPatch,
+  PostQuery,
+  PostView,
+  ReminderList,
+  ReminderQuery,
+} from '../schemas/posting.js';
 import { Settings, SettingsInput } from '../schemas/settings.js';
 import {
   DeliveryList,
@@ -94,10 +109,21 @@ export const functions = {
     table: 'readWrite',
     timeoutSeconds: 29,
   },
+  metrics: {
+    entry: 'functions/metrics.ts',
+    description: 'Funnel metrics from the aggregates',
+    table: 'read',
+  },
   jobs: {
     entry: 'functions/jobs.ts',
     description: 'Job status and job requests',
     table: 'readWrite',
+  },
+  rfmDispatch: {
+    entry: 'functions/rfm-dispatch.ts',
+    description: "Starts each tenant's nightly segmentation run after 02:00 local",
+    table: 'readWrite',
+    timeoutSeconds: 300,
   },
   jobWorker: {
     entry: 'functions/job-worker.ts',
@@ -113,6 +139,18 @@ export const functions = {
     table: 'read',
     putEvents: true,
     timeoutSeconds: 60,
+  },
+  posting: {
+    entry: 'functions/posting.ts',
+    description: 'Posting plans, posts, reminders and posting insights',
+    table: 'readWrite',
+  },
+  postingTick: {
+    entry: 'functions/posting-tick.ts',
+    description: 'Reminds every account slot that is open (every 5 minutes)',
+    table: 'readWrite',
+    timeoutSeconds: 240,
+    memoryMb: 512,
   },
   outboxPublisher: {
     entry: 'functions/outbox-publisher.ts',
@@ -413,6 +451,42 @@ export const routes = {
     success: { status: 200, body: WebhookAnswer, description: 'recorded, duplicate or ignored' },
     errors: [401],
   },
+  'GET /v1/metrics/funnel': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary:
+      'GMV funnel of the contacts added in [from, to], optionally by a dimension (staff: their own contacts)',
+    tags: ['metrics'],
+    query: FunnelQuery,
+    success: { status: 200, body: FunnelResult },
+  },
+  'GET /v1/metrics/funnel/compare': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary: 'Which of the five factors explains the GMV gap between two funnel queries',
+    tags: ['metrics'],
+    query: CompareQuery,
+    success: { status: 200, body: CompareResult },
+  },
+  'GET /v1/segments': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary:
+      "The latest run's RFM segment and stage counts and means (staff: counts over their own contacts)",
+    tags: ['segments'],
+    success: { status: 200, body: SegmentsView },
+    errors: [404],
+  },
+  'POST /v1/jobs/rfm': {
+    fn: 'jobs',
+    ...jwt(['admin']),
+    summary:
+      'Start an RFM and lifecycle run at asOf (default now); runs of a tenant queue one behind the other',
+    tags: ['jobs', 'segments'],
+    body: RfmRunInput,
+    success: { status: 202, body: JobAccepted },
+    errors: [409],
+  },
   'GET /v1/jobs/{jobId}': {
     fn: 'jobs',
     ...jwt(['admin']),
@@ -422,15 +496,90 @@ export const routes = {
     success: { status: 200, body: Job },
     errors: [404],
   },
+  'GET /v1/accounts/{id}/posting-plan': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: "An account's posting plan (staff: accounts they operate)",
+    tags: ['posting'],
+    params: AccountParams,
+    success: { status: 200, body: PostingPlanView },
+    errors: [404],
+  },
+  'PUT /v1/accounts/{id}/posting-plan': {
+    fn: 'posting',
+    ...jwt(['admin']),
+    summary: "Change an account's posting plan; fields left out keep their value",
+    tags: ['posting'],
+    params: AccountParams,
+    body: PostingPlanInput,
+    success: { status: 200, body: PostingPlanView },
+    errors: [404, 409],
+  },
+  'POST /v1/posts': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: 'Log a planned or published moments post of an account (staff: accounts they operate)',
+    tags: ['posting'],
+    body: PostInput,
+    success: { status: 201, body: PostView },
+    errors: [404],
+  },
+  'PATCH /v1/posts/{id}': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: "Change a post's times or record its likes and comments",
+    tags: ['posting'],
+    params: PostParams,
+    body: PostPatch,
+    success: { status: 200, body: PostView },
+    errors: [404, 409],
+  },
+  'GET /v1/posts': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: "An account's posts by time (`from`/`to`: instants or plan-zone dates, inclusive)",
+    tags: ['posting'],
+    query: PostQuery,
+    success: { status: 200, body: PostList },
+    errors: [404],
+  },
+  'GET /v1/reminders': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: 'Posting reminders with dueAt at or after `since`, oldest first (staff: accounts they operate)',
+    tags: ['posting'],
+    query: ReminderQuery,
+    success: { status: 200, body: ReminderList },
+    errors: [404],
+  },
+  'GET /v1/posting/insights': {
+    fn: 'posting',
+    ...jwt(['admin', 'staff']),
+    summary: 'Engagement by slot and category, recommended slots and actual mix of an account',
+    tags: ['posting'],
+    query: InsightsQuery,
+    success: { status: 200, body: InsightsView },
+    errors: [404],
+  },
 } as const satisfies Record<string, RouteDecl<FunctionName>>;
 
 export type RouteKey = keyof typeof routes;
 
 export const schedules = {
+  rfmDispatch: {
+    fn: 'rfmDispatch',
+    expression: 'rate(15 minutes)',
+    description: "Start each tenant's nightly RFM run once its local time has passed 02:00",
+  },
   jobSweep: {
     fn: 'jobSweeper',
     expression: 'rate(1 minute)',
     description: 'Resume jobs whose lease expired',
+  },
+  postingTick: {
+    fn: 'postingTick',
+    expression: 'rate(5 minutes)',
+    description: 'Remind every account slot open now, once per account, slot and local date',
   },
 } as const satisfies Record<string, ScheduleDecl<FunctionName>>;
 

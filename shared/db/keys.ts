@@ -25,6 +25,10 @@ export const keys = {
   }),
   /** gsi1 partitions of contacts' orders by paid time (the RFM window), sharded. */
   paidShard: (tenantId: string, shard: number) => `PAID#${tenantId}#${shard}`,
+  /** The latest RFM run's counts and means (`GET /v1/segments`). */
+  segments: (tenantId: string) => ({ pk: `T#${tenantId}`, sk: 'SEGMENTS' }),
+  /** One per tenant and local date: the nightly dispatcher starts at most one run a day. */
+  rfmRunMarker: (tenantId: string, localDate: string) => ({ pk: `T#${tenantId}`, sk: `RFMRUN#${localDate}` }),
   job: (tenantId: string, jobId: string) => ({ pk: `T#${tenantId}`, sk: `JOB#${jobId}` }),
   /** Queue of a tenant's unfinished jobs of one kind, in creation order (gsi1). */
   jobQueue: (tenantId: string, queue: string) => `JOBQ#${tenantId}#${queue}`,

@@ -33,7 +33,7 @@ export interface PlanRecord {
 }
 
 /** An open-slot entry: what the reminder tick needs of an account slot, without reading the plan. */
-export interface SlotEntry extends Key {
+export type SlotEntry = Key & {
   tenantId: string;
   accountId: string;
   zone: string;
@@ -41,7 +41,7 @@ export interface SlotEntry extends Key {
   dailyMin: number;
   dailyMax: number;
   mix: Mix;
-}
+};
 
 /** The open-slot entries of a plan: one per 5-minute bucket each slot covers. */
 export function slotEntryItems(tenantId: string, accountId: string, plan: PostingPlan): SlotEntry[] {
@@ -124,7 +124,7 @@ export function stagePlanWrite(
   }
   for (const entry of entries) {
     nextWrite();
-    uow.put(entry);
+    uow.put({ ...entry });
   }
   return { ...record, ...(stale.size ? { staleKeys: [...stale.values()] } : {}) };
 }

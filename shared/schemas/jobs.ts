@@ -19,3 +19,20 @@ export const Job = z
 
 export const JobAccepted = z.object({ jobId: Id }).meta({ id: 'JobAccepted' });
 export const JobParams = z.strictObject({ jobId: Id });
+
+export const RfmRunInput = z.strictObject({ asOf: z.iso.datetime({ offset: true }).optional() });
+
+const Counts = z.record(z.string(), z.number().int());
+export const SegmentsView = z
+  .object({
+    asOf: InstantOut,
+    windowDays: z.number().int(),
+    means: z.object({
+      recencyDays: z.number().nullable(),
+      frequency: z.number().nullable(),
+      monetary: z.number().nullable().describe('in currency units'),
+    }),
+    rfm: Counts,
+    stages: Counts,
+  })
+  .meta({ id: 'Segments' });

@@ -316,6 +316,31 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
   uow.emit(makeEvent(ContactErased, caller.tenantId, { contactId: id, erasedAt: now }));
   await uow.commit(deps.db);
 
+  // Its orders stay (totals do not change) but no longer count for anyone's segmentation.
+  let from: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
+        ExpressionAttributeValues: { ':pk': contactKeys.profile(caller.tenantId, id).pk, ':o': 'O#' },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey: from,
+      }),
+    );
+    for (const copy of page.Items ?? []) {
+      await deps.db.send(
+        new UpdateCommand({
+          TableName: deps.tableName,
+          Key: { pk: copy.pk, sk: copy.sk },
+          UpdateExpression: 'SET contactErased = :erased',
+          ExpressionAttributeValues: { ':erased': true },
+        }),
+      );
+    }
+    from = page.LastEvaluatedKey;
+  } while (from);
+
   let start: Record<string, unknown> | undefined;
   do {
     const page = await deps.db.send(

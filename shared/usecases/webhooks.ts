@@ -47,7 +47,8 @@ export async function receiveWebhook(
     throw new UnauthorizedError('Unknown shop or bad signature.');
   }
 
-  const ids = adapter.deliveryIds(delivery);
+  // Unique: a platform may repeat one id in two headers, and one transaction writes each key once.
+  const ids = [...new Set(adapter.deliveryIds(delivery))];
   const topic = adapter.topic(delivery);
   const extra = (uow: UnitOfWork, outcome: OrderOutcome) => {
     uow.put(

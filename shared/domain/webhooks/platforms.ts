@@ -177,7 +177,8 @@ const ShopifyRefund = z.object({
   created_at: Instant,
   processed_at: Instant.nullish(),
   transactions: z
-    .array(z.object({ kind: z.string(), status: z.string(), amount: Money, currency: z.string().optional() }))
+    // Shopify sends `currency: null` on refund transactions (its own sample payload does).
+    .array(z.object({ kind: z.string(), status: z.string(), amount: Money, currency: z.string().nullish() }))
     .default([]),
 });
 
@@ -246,6 +247,7 @@ const shopify: PlatformAdapter = {
         return { kind: 'ignored', reason: 'refund without a successful refund transaction' };
       const amount = sumDecimals(successful.map((t) => t.amount));
       if (!amount) return malformed();
+      const currency = successful.find((t) => t.currency)?.currency;
       return {
         kind: 'refund',
         refund: {
@@ -254,7 +256,7 @@ const shopify: PlatformAdapter = {
           amount,
           refundedAt: r.processed_at ?? r.created_at,
         },
-        ...(successful[0]?.currency ? { currency: successful[0].currency } : {}),
+        ...(currency ? { currency } : {}),
       };
     }
     return { kind: 'ignored', reason: `unknown topic ${topic}` };

@@ -1,0 +1,515 @@
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DateTime } from 'luxon';
+import type { Deps } from '../app/deps.js';
+import { contactKeys, getContacts, stageContactChange } from '../db/contact-store.js';
+import { keys } from '../db/keys.js';
+import { GSI1 } from '../db/table-definition.js';
+import { readSettings } from '../db/tenant-store.js';
+import { UnitOfWork } from '../db/unit-of-work.js';
+import { type Contact, type ContactRfm, NONE, SEGMENTS, type Segment, STAGES } from '../domain/contact.js';
+import { minorUnits } from '../domain/locale.js';
+import {
+  DAY_MS,
+  lifecycleStage,
+  type RfmContact,
+  type RfmMeans,
+  type RfmOrder,
+  scoreRfm,
+} from '../domain/rfm.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { SegmentChanged, StageChanged } from '../events/catalog.js';
+import { makeEvent } from '../events/outbox.js';
+import type { Caller } from '../http/auth.js';
+import type { JobDefinition, JobRecord } from '../jobs/job.js';
+import { enqueueJob } from '../jobs/store.js';
+import { PAID_SHARDS } from './orders.js';
+
+export const RFM_KIND = 'rfm';
+
+export interface RfmParams {
+  /** The run's instant (ms), kept across resumptions. */
+  asOf: string;
+  windowDays: number;
+  /** Only facts recorded up to this instant count: the run's creation. */
+  recordedBefore: string;
+}
+
+interface RfmCheckpoint {
+  /** Contacts are processed in id order; everything up to this id is done. */
+  after: string;
+  written: number;
+  events: number;
+}
+
+/** Contacts one step reads and (where changed) writes. */
+const CHUNK = 40;
+const READ_CONCURRENCY = 16;
+
+interface Plan {
+  /** Every contact the run must look at, sorted by id. */
+  work: string[];
+  scores: Map<string, ReturnType<typeof scoreRfm>['contacts'][number]>;
+  scored: number;
+  means: RfmMeans;
+  counts: Record<Segment, number>;
+}
+
+/** Plans are recomputed after a resumption (same data, same asOf → same plan); cached per run. */
+const plans = new Map<string, Plan>();
+
+interface OrderCopy {
+  contactId: string;
+  orderId: string;
+  totalMinor: number;
+  paidAt: string;
+  recordedAt: string;
+  refunds: { id: string; amountMinor: number; refundedAt: string; recordedAt?: string }[];
+  contactErased?: boolean;
+}
+
+/** An order as the run sees it: only refunds recorded before the run count. */
+function toRfmOrder(copy: OrderCopy, recordedBefore: string): RfmOrder {
+  return {
+    paidAtMs: Date.parse(copy.paidAt),
+    totalMinor: copy.totalMinor,
+    refunds: copy.refunds
+      .filter((r) => (r.recordedAt ?? copy.recordedAt) <= recordedBefore)
+      .map((r) => ({ amountMinor: r.amountMinor, refundedAtMs: Date.parse(r.refundedAt) })),
+  };
+}
+
+/**
+ * Builds the run's plan.
+ *  1. Read the orders paid in the window through the time-ordered index (per shard, never a scan
+ *     of all orders), keep those recorded before the run, and score every contact that has any
+ *     (the pure core: scores, segments, means).
+ *  2. Add the contacts that hold a segment now (they may fall to "none") and the loyal ones
+ *     (loyalty decays): listed from their indexes.
+ */
+async function plan(job: JobRecord<RfmParams>, deps: Deps): Promise<Plan> {
+  const cached = plans.get(job.jobId);
+  if (cached) return cached;
+  const { asOf, windowDays, recordedBefore } = job.params;
+  const asOfMs = Date.parse(asOf);
+  const from = new Date(asOfMs - windowDays * DAY_MS).toISOString();
+  const byContact = new Map<string, RfmOrder[]>();
+  await Promise.all(
+    Array.from({ length: PAID_SHARDS }, async (_, shard) => {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await deps.db.send(
+          new QueryCommand({
+            TableName: deps.tableName,
+            IndexName: GSI1,
+            // (from, asOf]: sort keys are `<paidAt>#<orderId>`, so `>` from…`#~` and `<=` asOf…`#~`.
+            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+            ExpressionAttributeValues: {
+              ':pk': keys.paidShard(job.tenantId, shard),
+              ':from': `${from}#~`,
+              ':to': `${asOf}#~`,
+            },
+            ProjectionExpression:
+              'contactId, orderId, totalMinor, paidAt, recordedAt, refunds, contactErased',
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of (page.Items ?? []) as OrderCopy[]) {
+          if (item.contactErased || item.recordedAt > recordedBefore) continue;
+          const list = byContact.get(item.contactId) ?? [];
+          list.push(toRfmOrder(item, recordedBefore));
+          byContact.set(item.contactId, list);
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }),
+  );
+  const facts: RfmContact[] = [...byContact.entries()].map(([contactId, orders]) => ({ contactId, orders }));
+  const run = scoreRfm(facts, { asOf: asOfMs, windowDays });
+  const scores = new Map(run.contacts.map((c) => [c.contactId, c]));
+
+  const work = new Set(byContact.keys());
+  const indexes = [...SEGMENTS.map((s) => contactKeys.index(job.tenantId, 'segment', s))];
+  indexes.push(contactKeys.index(job.tenantId, 'stage', 'loyal'));
+  for (const pk of indexes) for (const id of await listIndex(deps, pk)) work.add(id);
+  const result: Plan = {
+    work: [...work].sort(),
+    scores,
+    scored: run.scored,
+    means: run.means,
+    counts: run.counts,
+  };
+  plans.set(job.jobId, result);
+  return result;
+}
+
+async function listIndex(deps: Deps, pk: string): Promise<string[]> {
+  const ids: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ProjectionExpression: 'contactId',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) ids.push(item.contactId as string);
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return ids;
+}
+
+async function countIndex(deps: Deps, pk: string): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += page.Count ?? 0;
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+async function contactOrderFacts(deps: Deps, tenantId: string, contactId: string, recordedBefore: string) {
+  const orders: RfmOrder[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
+        ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, contactId).pk, ':o': 'O#' },
+        ProjectionExpression: 'orderId, totalMinor, paidAt, recordedAt, refunds',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of (page.Items ?? []) as OrderCopy[]) {
+      if (item.recordedAt <= recordedBefore) orders.push(toRfmOrder(item, recordedBefore));
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return orders;
+}
+
+const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
+  a !== undefined &&
+  a.r === b.r &&
+  a.f === b.f &&
+  a.m === b.m &&
+  a.segment === b.segment &&
+  a.frequency === b.frequency &&
+  a.monetaryMinor === b.monetaryMinor;
+
+/**
+ * The RFM and lifecycle run of a tenant at `asOf`, in bounded chunks.
+ *
+ * Primary course:
+ *  1. Plan (see `plan`): score everyone with orders in the window; list who else must be looked at.
+ *  2. Each step takes the next contacts in id order, reads their profiles and orders, and computes
+ *     the rfm and the stage at asOf; only a contact whose r, f, m, segment, frequency, monetary or
+ *     stage changed is written — with its list entries, funnel cells and `SegmentChanged` /
+ *     `StageChanged` events, in one atomic group each, committed with the checkpoint.
+ *     A rerun of the same asOf therefore writes nothing; a resumed run skips what is done.
+ *  3. The last step records the counts and means `GET /v1/segments` serves.
+ */
+export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
+  kind: RFM_KIND,
+
+  async begin(job, deps) {
+    const p = await plan(job, deps);
+    return { checkpoint: { after: '', written: 0, events: 0 }, total: p.work.length };
+  },
+
+  async step(job, deps, uow) {
+    const p = await plan(job, deps);
+    const cp = job.checkpoint;
+    const startIndex = lowerBound(p.work, cp.after);
+    const ids = p.work.slice(startIndex, startIndex + CHUNK);
+    const { asOf, recordedBefore, windowDays } = job.params;
+    const asOfMs = Date.parse(asOf);
+    const settings = await readSettings(deps, job.tenantId);
+    const contacts = await getContacts(deps, job.tenantId, ids, true);
+    const orders = new Map<string, RfmOrder[]>();
+    await pool(contacts, READ_CONCURRENCY, async (c) => {
+      orders.set(c.id, await contactOrderFacts(deps, job.tenantId, c.id, recordedBefore));
+    });
+
+    let written = 0;
+    let events = 0;
+    const now = deps.now().toISOString();
+    for (const before of contacts) {
+      const score = p.scores.get(before.id);
+      const rfm: ContactRfm | undefined = score
+        ? {
+            r: score.r,
+            f: score.f,
+            m: score.m,
+            recencyDays: score.recencyDays,
+            frequency: score.frequency,
+            monetaryMinor: score.monetaryMinor,
+            segment: score.segment,
+            computedAt: asOf,
+          }
+        : before.rfm
+          ? {
+              r: null,
+              f: null,
+              m: null,
+              recencyDays: null,
+              frequency: null,
+              monetaryMinor: null,
+              segment: NONE,
+              computedAt: asOf,
+            }
+          : undefined;
+      const stage = lifecycleStage(orders.get(before.id) ?? [], asOfMs, settings.settings.lifecycle);
+      const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
+      if (!rfmChanged && stage === before.stage) continue;
+      const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };
+      uow.atomic();
+      stageContactChange(uow, { before, after, timeZone: settings.settings.timezone, at: now });
+      written++;
+      const fromSegment = before.rfm?.segment ?? null;
+      if (rfm && rfm.segment !== fromSegment) {
+        uow.emit(
+          makeEvent(SegmentChanged, job.tenantId, {
+            contactId: before.id,
+            from: fromSegment,
+            to: rfm.segment,
+            asOf,
+          }),
+        );
+        events++;
+      }
+      if (stage !== before.stage) {
+        uow.emit(
+          makeEvent(StageChanged, job.tenantId, {
+            contactId: before.id,
+            from: before.stage,
+            to: stage,
+            asOf,
+          }),
+        );
+        events++;
+      }
+    }
+
+    const last = ids.at(-1);
+    const done = startIndex + ids.length;
+    const finished = done >= p.work.length;
+    const checkpoint = { after: last ?? cp.after, written: cp.written + written, events: cp.events + events };
+    if (finished) {
+      await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
+      plans.delete(job.jobId);
+    }
+    return {
+      checkpoint,
+      progress: { done, total: Math.max(job.progress.total, p.work.length) },
+      finished,
+      ...(finished
+        ? { result: { scored: p.scored, written: checkpoint.written, events: checkpoint.events } }
+        : {}),
+    };
+  },
+};
+
+async function stageSummary(
+  uow: UnitOfWork,
+  job: JobRecord<RfmParams>,
+  deps: Deps,
+  p: Plan,
+  currency: string,
+  windowDays: number,
+) {
+  const all = await countIndex(deps, contactKeys.index(job.tenantId, 'all', '*'));
+  const stages = Object.fromEntries(
+    await Promise.all(
+      STAGES.map(async (s) => [s, await countIndex(deps, contactKeys.index(job.tenantId, 'stage', s))]),
+    ),
+  ) as Record<string, number>;
+  const scale = 10 ** minorUnits(currency);
+  const rfm: Record<string, number> = {};
+  for (const s of SEGMENTS) rfm[s] = p.counts[s] ?? 0;
+  rfm[NONE] = Math.max(0, all - p.scored);
+  uow.atomic();
+  uow.put({
+    ...keys.segments(job.tenantId),
+    asOf: job.params.asOf,
+    windowDays,
+    means: {
+      recencyDays: p.means.recencyDays,
+      frequency: p.means.frequency,
+      monetary: p.means.monetary === null ? null : p.means.monetary / scale,
+    },
+    rfm,
+    stages,
+    jobId: job.jobId,
+  });
+}
+
+function lowerBound(sorted: string[], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! <= after) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) await run(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Requests a run (`POST /v1/jobs/rfm`). An `asOf` in the future is 400; one earlier than the
+ * latest succeeded run's is 409. Runs of a tenant queue one behind the other.
+ */
+export async function requestRfmRun(deps: Deps, caller: Caller, asOfInput?: string) {
+  const now = deps.now();
+  const asOf = asOfInput ? new Date(asOfInput) : now;
+  if (asOf.getTime() > now.getTime()) {
+    throw new ValidationError('asOf is in the future.', [
+      { path: 'asOf', message: 'must not be in the future' },
+    ]);
+  }
+  const summary = await readSegments(deps, caller.tenantId);
+  if (summary && asOf.toISOString() < summary.asOf) {
+    throw new ConflictError(`asOf is earlier than the latest run's (${summary.asOf}).`);
+  }
+  const settings = await readSettings(deps, caller.tenantId);
+  const uow = new UnitOfWork(deps.tableName);
+  const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone }).toISODate();
+  uow.put({ ...keys.rfmRunMarker(caller.tenantId, local!), tenantId: caller.tenantId });
+  const job = enqueueJob<RfmParams>(uow, deps, {
+    tenantId: caller.tenantId,
+    kind: RFM_KIND,
+    queue: RFM_KIND,
+    params: {
+      asOf: asOf.toISOString(),
+      windowDays: settings.settings.rfm.windowDays,
+      recordedBefore: now.toISOString(),
+    },
+  });
+  await uow.commit(deps.db);
+  return { jobId: job.jobId };
+}
+
+interface SegmentsSummary {
+  asOf: string;
+  windowDays: number;
+  means: { recencyDays: number | null; frequency: number | null; monetary: number | null };
+  rfm: Record<string, number>;
+  stages: Record<string, number>;
+}
+
+async function readSegments(deps: Deps, tenantId: string): Promise<SegmentsSummary | undefined> {
+  const out = await deps.db.send(
+    new GetCommand({ TableName: deps.tableName, Key: keys.segments(tenantId), ConsistentRead: true }),
+  );
+  return out.Item as SegmentsSummary | undefined;
+}
+
+/** `GET /v1/segments`: the latest run's counts and means (staff: over their own contacts). */
+export async function getSegments(deps: Deps, caller: Caller) {
+  const summary = await readSegments(deps, caller.tenantId);
+  if (!summary) throw new NotFoundError('No segmentation run has finished yet.');
+  if (caller.role === 'admin') {
+    return {
+      asOf: summary.asOf,
+      windowDays: summary.windowDays,
+      means: summary.means,
+      rfm: summary.rfm,
+      stages: summary.stages,
+    };
+  }
+  // Staff: counts over their own contacts, from the owner index (means stay the tenant's).
+  const rfm: Record<string, number> = Object.fromEntries([...SEGMENTS, NONE].map((s) => [s, 0]));
+  const stages: Record<string, number> = Object.fromEntries(STAGES.map((s) => [s, 0]));
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': contactKeys.index(caller.tenantId, 'owner', caller.staffId) },
+        ProjectionExpression: 'f',
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const f = item.f as { segment: string; stage: string };
+      rfm[f.segment] = (rfm[f.segment] ?? 0) + 1;
+      stages[f.stage] = (stages[f.stage] ?? 0) + 1;
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { asOf: summary.asOf, windowDays: summary.windowDays, means: summary.means, rfm, stages };
+}
+
+/**
+ * The nightly dispatcher (every 15 minutes): for each tenant whose local time has passed 02:00
+ * today and that has no run created today (local date), one run with asOf = 02:00 local today.
+ * The day's marker is claimed with a conditional put, so overlapping ticks start one run.
+ */
+export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ started: number }> {
+  let started = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const tenantId = item.tenantId as string;
+      const settings = await readSettings(deps, tenantId);
+      const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
+      const twoAm = local.startOf('day').set({ hour: 2 });
+      if (local < twoAm) continue;
+      const uow = new UnitOfWork(deps.tableName);
+      uow.put(
+        { ...keys.rfmRunMarker(tenantId, local.toISODate()!), tenantId },
+        { expression: 'attribute_not_exists(pk)' },
+        () => new ConflictError('already started today'),
+      );
+      enqueueJob<RfmParams>(uow, deps, {
+        tenantId,
+        kind: RFM_KIND,
+        queue: RFM_KIND,
+        params: {
+          asOf: twoAm.toUTC().toISO()!,
+          windowDays: settings.settings.rfm.windowDays,
+          recordedBefore: now.toISOString(),
+        },
+      });
+      try {
+        await uow.commit(deps.db);
+        started++;
+      } catch (error) {
+        if (!(error instanceof ConflictError)) throw error;
+      }
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return { started };
+}
