@@ -9,6 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BUNDLE } from '../bundling.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 
 /** The newest Node.js runtime this aws-cdk-lib knows; esbuild targets the same version. */
@@ -100,11 +101,9 @@ export class SiyuFunction extends Construct {
       bundling: {
         format: OutputFormat.ESM,
         target: ESBUILD_TARGET,
-        mainFields: ['module', 'main'],
-        // CommonJS dependencies bundled into ESM still call `require` for Node built-ins.
-        banner:
-          "import { createRequire as __siyuCreateRequire } from 'node:module'; const require = __siyuCreateRequire(import.meta.url);",
-        minify: true,
+        mainFields: [...BUNDLE.mainFields],
+        banner: BUNDLE.banner,
+        minify: BUNDLE.minify,
         sourceMap: true,
         sourcesContent: false,
         // The SDK v3 clients are bundled too: the version we test is the version that runs, and
