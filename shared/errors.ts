@@ -85,9 +85,20 @@ const transientNames = new Set([
 ]);
 
 /** True for AWS SDK faults that a retry may cure (throttling, timeouts, 5xx of the service). */
+const transientCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
 export function isTransientAwsError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (transientNames.has(error.name)) return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && transientCodes.has(code)) return true;
   const meta = (error as { $metadata?: { httpStatusCode?: number } }).$metadata;
   const retryable = (error as { $retryable?: unknown }).$retryable;
   return Boolean(retryable) || (meta?.httpStatusCode !== undefined && meta.httpStatusCode >= 500);

@@ -64,6 +64,15 @@ export async function findFreePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolvePort(false));
+    server.listen(port, () => server.close(() => resolvePort(true)));
+  });
+}
+
 /** Throws a message naming the fix when no usable `java` is on the PATH. */
 export function checkJava(): void {
   const out = spawnSync('java', ['-version'], { encoding: 'utf8' });
@@ -96,6 +105,10 @@ const GUARD = [
 /** Starts DynamoDB Local (the jar shipped with amplify-dynamodb-simulator) and waits until it answers. */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   checkJava();
+  if (options.port !== undefined && !(await isPortFree(options.port)))
+    throw new Error(
+      `DynamoDB Local cannot start: port ${options.port} is in use (leave it unset to pick a free one)`,
+    );
   const port = options.port ?? (await findFreePort());
   const args = [
     `-Djava.library.path=${resolve(EMULATOR_DIR, 'DynamoDBLocal_lib')}`,
@@ -179,7 +192,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const endpoint = `http://127.0.0.1:${port}`;
   try {
     await within(pidPromise, 10_000);
-    await waitUntilReady(endpoint, options.startTimeoutMs ?? 60_000, () => exited);
+    await waitUntilReady(endpoint, options.startTimeoutMs ?? 60_000, () => {
+      if (exited) return 'the Java process exited';
+      if (output.some((line) => /BindException|Address already in use/.test(line)))
+        return `port ${port} is in use (leave the port unset to pick a free one)`;
+      return undefined;
+    });
   } catch (error) {
     await stop();
     const tail = output.slice(-15).join('\n');
@@ -225,13 +243,14 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 export async function waitUntilReady(
   endpoint: string,
   timeoutMs: number,
-  hasExited: () => boolean = () => false,
+  failure: () => string | undefined = () => undefined,
 ): Promise<void> {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint, maxAttempts: 1 });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      if (hasExited()) throw new Error('the Java process exited');
+      const failed = failure();
+      if (failed) throw new Error(failed);
       try {
         await client.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(2000) });
         return;

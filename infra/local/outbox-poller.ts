@@ -71,6 +71,7 @@ export class OutboxPoller {
   private shardsRefreshedAt = 0;
   private saved: CheckpointFile | undefined;
   private stopped = false;
+  private failing = false;
   private running: Promise<void> | undefined;
   private wake = new AbortController();
   private cycleStarted = 0;
@@ -126,13 +127,17 @@ export class OutboxPoller {
     const interval = this.options.intervalMs ?? 100;
     while (!this.stopped) {
       const number = ++this.cycleStarted;
-      let result: CycleResult = { processed: 0, more: false, blocked: true };
+      let result: CycleResult = { processed: 0, more: false, blocked: false };
       try {
         result = await this.cycle();
       } catch (error) {
-        localLog.warn('stream poll failed', { tableName: this.options.tableName, error });
+        // Logged once per failure streak (DynamoDB Local down: every cycle would fail alike).
+        if (!this.failing) localLog.warn('stream poll failed', { tableName: this.options.tableName, error });
+        this.failing = true;
         this.streamArn = undefined;
+        result.blocked = true;
       }
+      if (!result.blocked) this.failing = false;
       const done = this.cycleWaiters.filter((w) => w.after < number);
       this.cycleWaiters = this.cycleWaiters.filter((w) => w.after >= number);
       for (const waiter of done) waiter.resolve(result);

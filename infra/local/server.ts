@@ -39,7 +39,6 @@ interface CompiledRoute {
   fn: FunctionName;
   auth: RouteDecl['auth'];
   segments: ({ literal: string } | { param: string; greedy: boolean })[];
-  params: number;
 }
 
 export function compileRoutes(declared: Record<string, RouteDecl<FunctionName>> = routes): CompiledRoute[] {
@@ -58,12 +57,19 @@ export function compileRoutes(declared: Record<string, RouteDecl<FunctionName>> 
       fn: route.fn,
       auth: route.auth,
       segments,
-      params: segments.filter((s) => 'param' in s).length,
     };
   });
-  // The most specific route wins, as in API Gateway: literals before parameters before greedy ones.
-  const greedy = (r: CompiledRoute) => r.segments.some((s) => 'param' in s && s.greedy);
-  return compiled.sort((a, b) => Number(greedy(a)) - Number(greedy(b)) || a.params - b.params);
+  // The most specific route wins, as in API Gateway: segment by segment from the left, a literal
+  // before a parameter before a greedy parameter.
+  const rank = (s: CompiledRoute['segments'][number] | undefined) =>
+    s === undefined ? 3 : 'literal' in s ? 0 : s.greedy ? 2 : 1;
+  return compiled.sort((a, b) => {
+    for (let i = 0; i < Math.max(a.segments.length, b.segments.length); i++) {
+      const diff = rank(a.segments[i]) - rank(b.segments[i]);
+      if (diff) return diff;
+    }
+    return 0;
+  });
 }
 
 export function matchRoute(
@@ -149,6 +155,19 @@ export async function startLocalServer(options: { port: number; host?: string })
     if (!match) return sendJson(res, 404, { message: 'Not Found' });
     const { route, pathParameters } = match;
 
+    // The token is checked before the body is read: nothing is buffered for an anonymous caller.
+    let claims: Record<string, string> | undefined;
+    if (route.auth === 'jwt') {
+      const token = bearerToken(req.headers.authorization);
+      try {
+        if (!token) throw new Error('no bearer token');
+        claims = claimsForEvent(await verifyLocalToken(token, deps.jwtSecret));
+      } catch {
+        res.setHeader('www-authenticate', 'Bearer');
+        return sendJson(res, 401, { message: 'Unauthorized' });
+      }
+    }
+
     const body = await readBody(req, GATEWAY_MAX_BODY_BYTES);
     if (body === 'too-large') {
       res.setHeader('connection', 'close');
@@ -163,18 +182,6 @@ export async function startLocalServer(options: { port: number; host?: string })
         },
         'application/problem+json',
       );
-    }
-
-    let claims: Record<string, string> | undefined;
-    if (route.auth === 'jwt') {
-      const token = bearerToken(req.headers.authorization);
-      try {
-        if (!token) throw new Error('no bearer token');
-        claims = claimsForEvent(await verifyLocalToken(token, deps.jwtSecret));
-      } catch {
-        res.setHeader('www-authenticate', 'Bearer');
-        return sendJson(res, 401, { message: 'Unauthorized' });
-      }
     }
 
     const requestId = randomUUID();
@@ -293,10 +300,8 @@ export async function startLocalServer(options: { port: number; host?: string })
       } catch (error) {
         if (error instanceof UnknownScheduleError)
           return sendJson(res, 404, { message: error.message, schedules: d.scheduler.names });
-        return sendJson(res, 500, {
-          message: 'The scheduled function failed',
-          error: (error as Error)?.message,
-        });
+        // The error itself is in the log (as in CloudWatch), not in the answer.
+        return sendJson(res, 500, { message: 'The scheduled function failed; see the stack log' });
       }
     }
     return sendJson(res, 404, { message: 'Not Found' });

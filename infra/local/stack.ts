@@ -199,8 +199,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       drain,
       events: (filter) => bus.events(filter),
       stop: () => {
-        // Stop taking requests first; then the rest in reverse order of start.
-        stopping ??= server.close().then(cleanup);
+        // Reverse order of start: poller, scheduler, bus (in-flight deliveries get a grace period
+        // and can still reach the server), runtime, server, DynamoDB Local.
+        stopping ??= cleanup();
         return stopping;
       },
     };

@@ -87,6 +87,13 @@ describe('local stack: HTTP', () => {
     expect(res.headers.get('content-type')).toBe('application/problem+json');
   });
 
+  it("refuses bodies past API Gateway's 10 MiB itself", async () => {
+    const huge = new Uint8Array(10 * 1024 * 1024 + 1).fill(0x20);
+    const res = await stack.request('PUT', '/v1/settings', { token: await adminToken(tenant), body: huge });
+    expect(res.status).toBe(413);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+  });
+
   it('decodes path parameters', async () => {
     const res = await stack.request('GET', '/v1/jobs/job_missing%2Dx', { token: await adminToken(tenant) });
     expect(res.status).toBe(404);
@@ -126,6 +133,7 @@ describe('local stack: events', () => {
   });
 
   it('publishes committed outbox items from the table stream and delivers rule targets', async () => {
+    // Prepare: two outbox items as a commit leaves them in the table
     const db = DynamoDBDocumentClient.from(
       new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.dynamoEndpoint }),
     );
@@ -142,7 +150,10 @@ describe('local stack: events', () => {
     }
     db.destroy();
 
+    // Act
     const drained = await stack.request('POST', '/__local/drain');
+
+    // Assess
     expect(drained.status).toBe(200);
 
     const published = stack.events({ detailType: 'ContactCreated' });
