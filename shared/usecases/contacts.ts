@@ -136,14 +136,23 @@ async function withExistingId<T>(deps: Deps, tenantId: string, run: () => Promis
  *  3. A `ContactCreated` event is committed to the outbox with them.
  */
 export async function createContact(deps: Deps, caller: Caller, input: CreateInput): Promise<Contact> {
+  const settings = await readSettings(deps, caller.tenantId, true);
+  const now = deps.now().toISOString();
+  const contact = newContact(caller, input, now);
+  const uow = new UnitOfWork(deps.tableName);
+  stageCreate(uow, contact, settings, now);
+  stageTenantHasData(uow, caller.tenantId, settings);
+  await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
+  return { ...contact, version: 1 };
+}
+
+function newContact(caller: Caller, input: CreateInput, now: string): Contact {
   if (caller.role === 'staff' && input.ownerStaffId !== undefined && input.ownerStaffId !== caller.staffId) {
     throw new ForbiddenError('Staff create contacts they own.');
   }
   const ownerStaffId = caller.role === 'staff' ? caller.staffId : input.ownerStaffId;
-  const settings = await readSettings(deps, caller.tenantId, true);
-  const now = deps.now().toISOString();
   const status = input.status ?? 'active';
-  const contact: Contact = {
+  return {
     tenantId: caller.tenantId,
     id: input.id ?? `c_${ulid()}`,
     name: input.name,
@@ -166,17 +175,20 @@ export async function createContact(deps: Deps, caller: Caller, input: CreateInp
     createdAt: now,
     updatedAt: now,
   };
-  const uow = new UnitOfWork(deps.tableName);
-  stageReferences(uow, caller.tenantId, contact);
+}
+
+/** One contact's creation as an atomic group: references, identities, entries, funnel cell, event. */
+function stageCreate(uow: UnitOfWork, contact: Contact, settings: SettingsRecord, now: string): void {
+  uow.atomic();
+  stageReferences(uow, contact.tenantId, contact);
   stageContactChange(uow, {
     before: undefined,
     after: contact,
     timeZone: settings.settings.timezone,
     at: now,
   });
-  stageTenantHasData(uow, caller.tenantId, settings);
   uow.emit(
-    makeEvent(ContactCreated, caller.tenantId, {
+    makeEvent(ContactCreated, contact.tenantId, {
       contactId: contact.id,
       channel: contact.channel,
       accountId: contact.accountId ?? null,
@@ -184,8 +196,6 @@ export async function createContact(deps: Deps, caller: Caller, input: CreateInp
       addedAt: contact.addedAt,
     }),
   );
-  await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
-  return { ...contact, version: 1 };
 }
 
 /** A contact the caller may see: another tenant's, or (for staff) another owner's, is a 404. */
@@ -462,37 +472,77 @@ export type BatchResult = {
   error?: string;
 };
 
-/** Bulk import: each contact on its own (a bad one does not stop the rest), eight at a time. */
+/** Contacts committed together: whole contacts packed into ≤ 100-item transactions. */
+const BATCH_SLICE = 25;
+
+/**
+ * Bulk import: each contact succeeds or fails on its own. Valid contacts are committed in slices
+ * (each contact an atomic group, packed into few transactions); when a slice is refused — a taken
+ * phone, a missing owner — its contacts are created one by one, so the refusal is theirs alone.
+ */
 export async function createContactsBatch(
   deps: Deps,
   caller: Caller,
   contacts: unknown[],
 ): Promise<BatchResult[]> {
   const results: BatchResult[] = new Array(contacts.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < contacts.length) {
-      const index = next++;
-      const parsed = ContactInput.safeParse(contacts[index]);
-      if (!parsed.success) {
-        const problems = zodFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
-        results[index] = { index, status: 'error', error: problems.join('; ') };
-        continue;
-      }
-      try {
-        const contact = await createContact(deps, caller, parsed.data);
-        results[index] = { index, id: contact.id, status: 'created' };
-      } catch (error) {
-        if (error instanceof IdentityTakenError) {
-          results[index] = { index, ...(error.existingId ? { id: error.existingId } : {}), status: 'exists' };
-        } else if (error instanceof DomainError) {
-          results[index] = { index, status: 'error', error: error.message };
-        } else {
-          throw error;
-        }
+  const valid: { index: number; input: CreateInput }[] = [];
+  contacts.forEach((raw, index) => {
+    const parsed = ContactInput.safeParse(raw);
+    if (parsed.success) valid.push({ index, input: parsed.data });
+    else {
+      const problems = zodFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
+      results[index] = { index, status: 'error', error: problems.join('; ') };
+    }
+  });
+  const one = async ({ index, input }: { index: number; input: CreateInput }) => {
+    try {
+      const contact = await createContact(deps, caller, input);
+      results[index] = { index, id: contact.id, status: 'created' };
+    } catch (error) {
+      if (error instanceof IdentityTakenError) {
+        results[index] = { index, ...(error.existingId ? { id: error.existingId } : {}), status: 'exists' };
+      } else if (error instanceof DomainError) {
+        results[index] = { index, status: 'error', error: error.message };
+      } else {
+        throw error;
       }
     }
   };
-  await Promise.all(Array.from({ length: 8 }, worker));
+  const slices: (typeof valid)[] = [];
+  for (let i = 0; i < valid.length; i += BATCH_SLICE) slices.push(valid.slice(i, i + BATCH_SLICE));
+  let next = 0;
+  const worker = async () => {
+    while (next < slices.length) {
+      const slice = slices[next++]!;
+      const settings = await readSettings(deps, caller.tenantId, true);
+      if (!settings.hasData) {
+        for (const item of slice) await one(item); // the first contacts also fix the tenant's currency
+        continue;
+      }
+      const now = deps.now().toISOString();
+      const uow = new UnitOfWork(deps.tableName);
+      const built: { index: number; contact: Contact }[] = [];
+      for (const { index, input } of slice) {
+        try {
+          const contact = newContact(caller, input, now);
+          stageCreate(uow, contact, settings, now);
+          built.push({ index, contact });
+        } catch (error) {
+          if (!(error instanceof DomainError)) throw error;
+          results[index] = { index, status: 'error', error: error.message };
+        }
+      }
+      try {
+        await uow.commit(deps.db);
+        for (const { index, contact } of built) results[index] = { index, id: contact.id, status: 'created' };
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        // Packed transactions commit in order: contacts of a committed one exist, the rest retry alone.
+        for (const item of slice.filter((s) => results[s.index] === undefined)) await one(item);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
   return results;
 }
