@@ -39,9 +39,15 @@ const Money = z
   .transform((v) => (typeof v === 'number' ? v.toFixed(2) : v.trim()));
 const Instant = z.iso.datetime({ offset: true });
 
+/**
+ * Platform ids can exceed 2^53 (Shopify's are 64-bit): an integer of 16+ digits under a key ending
+ * in `id` is read as a string, so two orders never collapse into one rounded number.
+ */
+const LARGE_ID = /("[A-Za-z_]*id"\s*:\s*)(-?\d{16,})(?=\s*[,}\]])/g;
+
 function json(delivery: Delivery): unknown {
   try {
-    return JSON.parse(delivery.rawBody.toString('utf8'));
+    return JSON.parse(delivery.rawBody.toString('utf8').replace(LARGE_ID, '$1"$2"'));
   } catch {
     return undefined;
   }
@@ -445,10 +451,13 @@ const youzan: PlatformAdapter = {
   deliveryIds(delivery) {
     const envelope = YouzanEnvelope.safeParse(json(delivery));
     if (!envelope.success) return [];
-    return [
-      envelope.data.msg_id,
-      envelope.data.id ? `${envelope.data.id}:${envelope.data.type}` : undefined,
-    ].filter((id): id is string => Boolean(id));
+    // (trade id, type) names one trade message; two refunds of one trade share it, so refund
+    // messages dedupe on msg_id here and on their refund id when recorded.
+    const tradeKey =
+      envelope.data.id && !YOUZAN_REFUND_TYPES.has(envelope.data.type)
+        ? `${envelope.data.id}:${envelope.data.type}`
+        : undefined;
+    return [envelope.data.msg_id, tradeKey].filter((id): id is string => Boolean(id));
   },
   topic(delivery) {
     const envelope = YouzanEnvelope.safeParse(json(delivery));
