@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NONE, SEGMENTS, STAGES } from '../domain/contact.js';
 import { defineEvent, type EventDefinition } from './outbox.js';
 
 /**
@@ -7,18 +8,8 @@ import { defineEvent, type EventDefinition } from './outbox.js';
  */
 const Id = z.string().min(1);
 const Instant = z.string().describe('RFC 3339, UTC');
-const Stage = z.enum(['prospect', 'first_purchase', 'repeat', 'loyal']);
-const Segment = z.enum([
-  'important_value',
-  'important_develop',
-  'important_retain',
-  'important_winback',
-  'general_value',
-  'general_develop',
-  'general_retain',
-  'general_winback',
-  'none',
-]);
+const Stage = z.enum(STAGES);
+const Segment = z.enum([...SEGMENTS, NONE]);
 
 export const ContactCreated = defineEvent({
   detailType: 'ContactCreated',

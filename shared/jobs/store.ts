@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
+import { queryAll } from '../db/query.js';
 import type { UnitOfWork } from '../db/unit-of-work.js';
 import { JobQueued } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
@@ -60,19 +61,12 @@ export async function activeJobs(
   deps: Pick<Deps, 'db' | 'tableName'>,
 ): Promise<{ tenantId: string; jobId: string }[]> {
   const found: { tenantId: string; jobId: string }[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.activeJob('', '').pk },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of out.Items ?? []) found.push({ tenantId: item.tenantId, jobId: item.jobId });
-    start = out.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll<{ tenantId: string; jobId: string }>(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.activeJob('', '').pk },
+  })) {
+    found.push({ tenantId: item.tenantId, jobId: item.jobId });
+  }
   return found;
 }
 

@@ -2,6 +2,7 @@ import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { contactKeys, getContacts, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
+import { countAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
@@ -39,23 +40,10 @@ export const handoverJob: JobDefinition<HandoverParams, HandoverCheckpoint, Deps
   kind: HANDOVER_KIND,
 
   async begin(job, deps) {
-    let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await deps.db.send(
-        new QueryCommand({
-          TableName: deps.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: {
-            ':pk': contactKeys.index(job.tenantId, 'owner', job.params.fromStaffId),
-          },
-          Select: 'COUNT',
-          ExclusiveStartKey: start,
-        }),
-      );
-      total += page.Count ?? 0;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const total = await countAll(deps, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': contactKeys.index(job.tenantId, 'owner', job.params.fromStaffId) },
+    });
     return { checkpoint: { phase: 'contacts', movedContacts: 0, movedAccounts: 0 }, total };
   },
 

@@ -4,6 +4,7 @@ import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
 import { findByIdentity, getContact, type IdentityKind, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
+import { queryAll } from '../db/query.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { type Contact, stageOf } from '../domain/contact.js';
@@ -248,11 +249,8 @@ async function attemptRecord(
       const stage = stageOf(stats, lifecycle, now);
       const after: Contact = { ...contact, stats, stage };
       if (contact.fromOrders) {
-        const earliest = [...others, copy].reduce(
-          (min, o) => (o.paidAt < min ? o.paidAt : min),
-          after.addedAt,
-        );
-        after.addedAt = earliest;
+        // ISO instants in UTC compare as strings.
+        for (const o of [...others, copy]) if (o.paidAt < after.addedAt) after.addedAt = o.paidAt;
       }
       stageContactChange(uow, {
         before: created ? undefined : contact,
@@ -452,21 +450,13 @@ async function contactOrders(
   exceptOrderId?: string,
 ): Promise<ContactOrderCopy[]> {
   const out: ContactOrderCopy[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
-        ExpressionAttributeValues: { ':pk': keys.contactOrder(tenantId, contactId, '').pk, ':o': 'O#' },
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? [])
-      if (item.orderId !== exceptOrderId) out.push(item as ContactOrderCopy);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll<ContactOrderCopy>(deps, {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
+    ExpressionAttributeValues: { ':pk': keys.contactOrder(tenantId, contactId, '').pk, ':o': 'O#' },
+    ConsistentRead: true,
+  })) {
+    if (item.orderId !== exceptOrderId) out.push(item);
+  }
   return out;
 }
 
