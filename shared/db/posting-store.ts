@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Category,
@@ -10,6 +10,7 @@ import {
 } from '../domain/posting.js';
 import { ConflictError } from '../errors.js';
 import { keys } from './keys.js';
+import { queryAll } from './query.js';
 import { GSI1 } from './table-definition.js';
 import { readSettings } from './tenant-store.js';
 import type { Key, UnitOfWork } from './unit-of-work.js';
@@ -184,38 +185,24 @@ export async function readPlanRecord(
 /** Zones some plan uses (the registry only grows; an unused zone costs the tick one empty query). */
 export async function zonesInUse(deps: Db): Promise<string[]> {
   const zones: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.zoneInUse('').pk },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) zones.push(item.sk as string);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll<{ sk: string }>(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.zoneInUse('').pk },
+  })) {
+    zones.push(item.sk);
+  }
   return zones;
 }
 
 /** The open-slot entries of one zone's bucket, across tenants. */
 export async function slotEntriesInBucket(deps: Db, zone: string, bucket: string): Promise<SlotEntry[]> {
   const entries: SlotEntry[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.slotBucket(zone, bucket) },
-        ExclusiveStartKey: start,
-      }),
-    );
-    entries.push(...((page.Items ?? []) as SlotEntry[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const entry of queryAll<SlotEntry>(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.slotBucket(zone, bucket) },
+  })) {
+    entries.push(entry);
+  }
   return entries;
 }
 
@@ -292,25 +279,18 @@ export async function postsBetween(
   to: Date,
 ): Promise<PostRecord[]> {
   const posts: PostRecord[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        IndexName: GSI1,
-        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
-        ExpressionAttributeValues: {
-          ':pk': keys.postsOfAccount(tenantId, accountId),
-          // `<time>#<id>` sorts after `<time>`: `from` is inclusive and `to` exclusive.
-          ':from': from.toISOString(),
-          ':to': to.toISOString(),
-        },
-        ExclusiveStartKey: start,
-      }),
-    );
-    posts.push(...((page.Items ?? []) as PostRecord[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const post of queryAll<PostRecord>(deps, {
+    IndexName: GSI1,
+    KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+    ExpressionAttributeValues: {
+      ':pk': keys.postsOfAccount(tenantId, accountId),
+      // `<time>#<id>` sorts after `<time>`: `from` is inclusive and `to` exclusive.
+      ':from': from.toISOString(),
+      ':to': to.toISOString(),
+    },
+  })) {
+    posts.push(post);
+  }
   return posts;
 }
 

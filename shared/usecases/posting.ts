@@ -19,6 +19,7 @@ import {
   stagePlanWrite,
   zonesInUse,
 } from '../db/posting-store.js';
+import { queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
@@ -339,25 +340,18 @@ function reminderView(r: ReminderRecord) {
 /** Accounts a staff member operates (the tenant's account list, read with a filter). */
 async function operatedAccounts(deps: Deps, caller: Caller): Promise<Set<string>> {
   const ids = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        FilterExpression: 'operatorStaffId = :me',
-        ExpressionAttributeValues: {
-          ':pk': keys.account(caller.tenantId, '').pk,
-          ':prefix': 'ACCOUNT#',
-          ':me': caller.staffId,
-        },
-        ProjectionExpression: 'id',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) ids.add(item.id as string);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const account of queryAll<{ id: string }>(deps, {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    FilterExpression: 'operatorStaffId = :me',
+    ExpressionAttributeValues: {
+      ':pk': keys.account(caller.tenantId, '').pk,
+      ':prefix': 'ACCOUNT#',
+      ':me': caller.staffId,
+    },
+    ProjectionExpression: 'id',
+  })) {
+    ids.add(account.id);
+  }
   return ids;
 }
 
