@@ -14,7 +14,7 @@ const countingJob: JobDefinition<{ slowMs?: number }, { next: number; sum: numbe
   async begin() {
     return { checkpoint: { next: 0, sum: 0 }, total: STEPS };
   },
-  async step(job, deps, uow) {
+  async step(job, _deps, uow) {
     if (job.params.slowMs) await new Promise((r) => setTimeout(r, job.params.slowMs));
     const i = job.checkpoint.next;
     uow.put({ pk: `STEP#${job.jobId}`, sk: String(i).padStart(3, '0'), value: i * i });

@@ -30,7 +30,7 @@ async function recordVisit(deps: Deps, visitId: string): Promise<'recorded' | 'd
 describe('unit of work on DynamoDB Local', () => {
   it('moves nothing twice when the handler fails after its commit and the request is retried', async () => {
     // Prepare: the first attempt's transaction commits, then the client times out
-    const deps = await freshTable((db) => failingAfter(db, (command, call) => call === 0));
+    const deps = await freshTable((db) => failingAfter(db, (_command, call) => call === 0));
 
     // Act
     await expect(recordVisit(deps, 'v1')).rejects.toThrow(/timed out/);
