@@ -171,6 +171,7 @@ async function countIndex(deps: Deps, pk: string): Promise<number> {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': pk },
         Select: 'COUNT',
+        ConsistentRead: true,
         ExclusiveStartKey: start,
       }),
     );
@@ -220,7 +221,8 @@ const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
  *     stage changed is written — with its list entries, funnel cells and `SegmentChanged` /
  *     `StageChanged` events, in one atomic group each, committed with the checkpoint.
  *     A rerun of the same asOf therefore writes nothing; a resumed run skips what is done.
- *  3. The last step records the counts and means `GET /v1/segments` serves.
+ *  3. A last step of its own, once every contact write is committed, records the counts and
+ *     means `GET /v1/segments` serves.
  */
 export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
   kind: RFM_KIND,
@@ -234,10 +236,22 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const p = await plan(job, deps);
     const cp = job.checkpoint;
     const startIndex = lowerBound(p.work, cp.after);
-    const ids = p.work.slice(startIndex, startIndex + CHUNK);
     const { asOf, recordedBefore, windowDays } = job.params;
-    const asOfMs = Date.parse(asOf);
     const settings = await readSettings(deps, job.tenantId);
+    const total = Math.max(job.progress.total, p.work.length);
+    if (startIndex >= p.work.length) {
+      // A step of its own: the stage counts read the indexes, so every contact write is committed.
+      await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
+      plans.delete(job.jobId);
+      return {
+        checkpoint: cp,
+        progress: { done: p.work.length, total },
+        finished: true,
+        result: { scored: p.scored, written: cp.written, events: cp.events },
+      };
+    }
+    const ids = p.work.slice(startIndex, startIndex + CHUNK);
+    const asOfMs = Date.parse(asOf);
     const contacts = await getContacts(deps, job.tenantId, ids, true);
     const orders = new Map<string, RfmOrder[]>();
     await pool(contacts, READ_CONCURRENCY, async (c) => {
@@ -304,21 +318,10 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
       }
     }
 
-    const last = ids.at(-1);
-    const done = startIndex + ids.length;
-    const finished = done >= p.work.length;
-    const checkpoint = { after: last ?? cp.after, written: cp.written + written, events: cp.events + events };
-    if (finished) {
-      await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
-      plans.delete(job.jobId);
-    }
     return {
-      checkpoint,
-      progress: { done, total: Math.max(job.progress.total, p.work.length) },
-      finished,
-      ...(finished
-        ? { result: { scored: p.scored, written: checkpoint.written, events: checkpoint.events } }
-        : {}),
+      checkpoint: { after: ids.at(-1)!, written: cp.written + written, events: cp.events + events },
+      progress: { done: startIndex + ids.length, total },
+      finished: false,
     };
   },
 };

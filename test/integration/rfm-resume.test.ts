@@ -1,0 +1,347 @@
+/**
+ * The RFM and lifecycle run on DynamoDB Local, on a few hundred synthetic contacts: killed and
+ * resumed at random transactions it ends exactly where an uninterrupted run ends; the nightly
+ * dispatcher starts one run per tenant and local day; loyalty decays at the run's asOf.
+ */
+import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DateTime } from 'luxon';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Deps } from '../../shared/app/deps.js';
+import { keys } from '../../shared/db/keys.js';
+import { GSI1 } from '../../shared/db/table-definition.js';
+import { DAY_MS } from '../../shared/domain/rfm.js';
+import type { Caller } from '../../shared/http/auth.js';
+import type { JobRecord } from '../../shared/jobs/job.js';
+import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
+import { getJob } from '../../shared/jobs/store.js';
+import { recordOrderFacts } from '../../shared/usecases/orders.js';
+import { dispatchNightlyRuns, getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { updateSettings } from '../../shared/usecases/settings.js';
+import { failingAfter, freshTable } from '../support/table.js';
+
+type Table = Awaited<ReturnType<typeof freshTable>>;
+type Item = Record<string, unknown>;
+
+const TENANT = 't1';
+const admin: Caller = { tenantId: TENANT, role: 'admin', staffId: 'admin-1' };
+const AS_OF_2 = Date.parse('2025-06-30T18:00:00Z');
+const AS_OF_1 = AS_OF_2 - 45 * DAY_MS;
+const CONTACTS = 200;
+
+const options = (owner: string, leaseMs = 60_000): RunOptions => ({
+  owner,
+  leaseMs,
+  remainingMs: () => 900_000,
+  reserveMs: 1_000,
+});
+
+const dollars = (cents: number) => `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+
+interface SyntheticOrder {
+  id: string;
+  customer: string;
+  paidAtMs: number;
+  totalMinor: number;
+  refund?: { amountMinor: number; refundedAtMs: number };
+}
+
+/**
+ * A fixed pseudo-random history around the two runs: 1–5 orders per contact paid from 150 days
+ * before the second asOf to 10 days after it, 0.00 totals, partial and full refunds.
+ */
+function syntheticHistory(): SyntheticOrder[] {
+  let seed = 11;
+  const next = (bound: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed % bound;
+  };
+  const orders: SyntheticOrder[] = [];
+  for (let c = 0; c < CONTACTS; c++) {
+    const customer = `cust-${String(c).padStart(3, '0')}`;
+    for (let k = 1 + next(5); k > 0; k--) {
+      const paidAtMs = AS_OF_2 - (next(160) - 10) * DAY_MS - next(86_400) * 1000;
+      const totalMinor = [0, 999, 2_500, 10_000, next(50_000)][next(5)]!;
+      const refund =
+        totalMinor > 0 && next(6) === 0
+          ? {
+              amountMinor: next(2) ? totalMinor : 1 + next(totalMinor),
+              refundedAtMs: paidAtMs + next(30) * DAY_MS,
+            }
+          : undefined;
+      orders.push({ id: `${customer}-${k}`, customer, paidAtMs, totalMinor, ...(refund ? { refund } : {}) });
+    }
+  }
+  return orders;
+}
+
+async function record(deps: Deps, order: SyntheticOrder) {
+  const outcome = await recordOrderFacts(
+    deps,
+    { tenantId: TENANT },
+    {
+      order: {
+        externalOrderId: order.id,
+        total: dollars(order.totalMinor),
+        currency: 'USD',
+        paidAt: new Date(order.paidAtMs).toISOString(),
+        buyer: { match: [{ kind: 'ext', value: order.customer }], externalId: order.customer },
+      },
+      refunds: order.refund
+        ? [
+            {
+              externalOrderId: order.id,
+              refundId: 'r1',
+              amount: dollars(order.refund.amountMinor),
+              refundedAt: new Date(order.refund.refundedAtMs).toISOString(),
+            },
+          ]
+        : [],
+    },
+  );
+  expect(outcome.status).toBe('recorded');
+}
+
+async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: size }, async () => {
+      while (next < items.length) await run(items[next++]!);
+    }),
+  );
+}
+
+/** Requests a run as the admin would, and returns its job. */
+async function request(deps: Deps, asOf: number): Promise<JobRecord<{ asOf: string }>> {
+  const { jobId } = await requestRfmRun(deps, admin, new Date(asOf).toISOString());
+  return (await getJob(deps, TENANT, jobId)) as JobRecord<{ asOf: string }>;
+}
+
+/** Every item of a table, sorted by key. */
+async function items(table: Table): Promise<Item[]> {
+  return (await table.scan()).sort((a, b) => (`${a.pk}\u0000${a.sk}` < `${b.pk}\u0000${b.sk}` ? -1 : 1));
+}
+
+/** Copies every item of one table into another (an identical second table). */
+async function clone(from: Table, to: Table): Promise<void> {
+  const all = await from.scan();
+  for (let i = 0; i < all.length; i += 25) {
+    let request: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
+      [to.tableName]: all.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })),
+    };
+    while (request && Object.keys(request).length) {
+      const out = await to.raw.send(new BatchWriteCommand({ RequestItems: request }));
+      request = out.UnprocessedItems as typeof request;
+    }
+  }
+}
+
+/** The state a run leaves, without what differs by construction (job ids, event ids, write times). */
+function outcomeState(all: Item[]): Item[] {
+  return all
+    .filter(
+      (i) => !String(i.pk).startsWith('EV#') && !String(i.sk).startsWith('JOB#') && i.pk !== 'JOBS#ACTIVE',
+    )
+    .map(({ updatedAt: _updatedAt, jobId: _jobId, ...rest }) => rest);
+}
+
+interface ChangeEvent {
+  contactId: string;
+  from: string | null;
+  to: string;
+  asOf: string;
+}
+
+/** Outbox items of one detail-type at one asOf. */
+function changes(all: Item[], detailType: string, asOf: number): ChangeEvent[] {
+  return all
+    .filter((i) => String(i.pk).startsWith('EV#') && i.detailType === detailType)
+    .map((i) => (JSON.parse(String(i.detail)) as { data: ChangeEvent }).data)
+    .filter((data) => data.asOf === new Date(asOf).toISOString())
+    .sort((a, b) => (a.contactId < b.contactId ? -1 : 1));
+}
+
+describe('an RFM run killed at random transactions', () => {
+  let killed: Table;
+  let uninterrupted: Table;
+  let transactions = 0;
+  const kills = new Set<number>();
+
+  beforeAll(async () => {
+    killed = await freshTable((db) =>
+      failingAfter(
+        db,
+        (command) => command.constructor.name === 'TransactWriteCommand' && kills.has(++transactions),
+      ),
+    );
+    const seedDeps = { ...killed, db: killed.raw };
+    await updateSettings(seedDeps, TENANT, {
+      timezone: 'UTC',
+      currency: 'USD',
+      rfm: { windowDays: 90 },
+      lifecycle: { loyalMinOrders: 3, loyalWithinDays: 30 },
+    });
+    await pool(syntheticHistory(), 4, (order) => record(seedDeps, order));
+    // A first run, so the second moves contacts between segments, to "none" and out of loyal.
+    expect(await runJob(seedDeps, { rfm: rfmJob }, await request(seedDeps, AS_OF_1), options('first'))).toBe(
+      'succeeded',
+    );
+    uninterrupted = await freshTable();
+    await clone(killed, uninterrupted);
+  }, 600_000);
+
+  it('resumes to the state of an uninterrupted run, each contact written and announced once', async () => {
+    // Prepare: the same second run on both tables; crashes after some of its transactions
+    const seedDeps = { ...killed, db: killed.raw };
+    const job = await request(seedDeps, AS_OF_2);
+    const reference = await request(uninterrupted, AS_OF_2);
+    const versions = new Map(
+      (await items(uninterrupted)).filter((i) => i.sk === 'PROFILE').map((i) => [i.pk, i.version]),
+    );
+    const transactionsOfOneRun = 40;
+    while (kills.size < 5) kills.add(1 + Math.floor(Math.random() * transactionsOfOneRun));
+    console.info(`killing after transactions ${[...kills].sort((a, b) => a - b).join(', ')}`);
+
+    // Act: each resumption loads the modules afresh (a new Lambda instance: the plan is rebuilt)
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 40 && outcomes.at(-1) !== 'succeeded'; attempt++) {
+      vi.resetModules();
+      const { runJob: freshRunJob } = await import('../../shared/jobs/runner.js');
+      const { rfmJob: freshRfmJob } = await import('../../shared/usecases/rfm.js');
+      outcomes.push(
+        await freshRunJob(killed, { rfm: freshRfmJob }, job, options(`run-${attempt}`, 30)).catch(
+          () => 'crashed',
+        ),
+      );
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    const straight = await runJob(uninterrupted, { rfm: rfmJob }, reference, options('straight'));
+
+    // Assess
+    expect(outcomes.filter((o) => o === 'crashed').length).toBeGreaterThan(0);
+    expect([outcomes.at(-1), straight]).toEqual(['succeeded', 'succeeded']);
+    const [after, expected] = [await items(killed), await items(uninterrupted)];
+    const [state, expectedState] = [outcomeState(after), outcomeState(expected)];
+    expect(state.length).toBe(expectedState.length);
+    const differing = state.filter((item, i) => JSON.stringify(item) !== JSON.stringify(expectedState[i]));
+    expect(differing.slice(0, 3)).toEqual([]);
+
+    const segmentChanges = changes(after, 'SegmentChanged', AS_OF_2);
+    const stageChanges = changes(after, 'StageChanged', AS_OF_2);
+    expect(segmentChanges).toEqual(changes(expected, 'SegmentChanged', AS_OF_2));
+    expect(stageChanges).toEqual(changes(expected, 'StageChanged', AS_OF_2));
+    expect(new Set(segmentChanges.map((c) => c.contactId)).size).toBe(segmentChanges.length);
+    expect(new Set(stageChanges.map((c) => c.contactId)).size).toBe(stageChanges.length);
+    // The history moves contacts every way: first scorings, moves between segments, falls to none,
+    // stages won and lost.
+    expect(segmentChanges.some((c) => c.from === null)).toBe(true);
+    expect(segmentChanges.some((c) => c.from !== null && c.to !== 'none')).toBe(true);
+    expect(segmentChanges.some((c) => c.to === 'none')).toBe(true);
+    expect(stageChanges.some((c) => c.from === 'loyal')).toBe(true);
+    expect(stageChanges.some((c) => c.to === 'loyal')).toBe(true);
+
+    const written = expected.filter((i) => i.sk === 'PROFILE' && versions.get(i.pk) !== i.version);
+    expect((await getJob(uninterrupted, TENANT, reference.jobId))?.result).toEqual({
+      scored: expect.any(Number),
+      written: written.length,
+      events: segmentChanges.length + stageChanges.length,
+    });
+    // A crash between the transactions of one step replays the step: the contacts it had
+    // committed are found up to date and not counted again, so only `scored` is compared here.
+    const resumed = await getJob(killed, TENANT, job.jobId);
+    console.info('results', JSON.stringify({ resumed: resumed?.result, outcomes }));
+    expect(resumed?.status).toBe('succeeded');
+    expect(resumed?.result?.scored).toBe(
+      (await getJob(uninterrupted, TENANT, reference.jobId))?.result?.scored,
+    );
+  }, 600_000);
+});
+
+describe('the nightly dispatcher', () => {
+  async function queuedRuns(deps: Deps, tenantId: string): Promise<JobRecord<{ asOf: string }>[]> {
+    const out = await deps.db.send(
+      new QueryCommand({
+        TableName: deps.tableName,
+        IndexName: GSI1,
+        KeyConditionExpression: 'gsi1pk = :q',
+        ExpressionAttributeValues: { ':q': keys.jobQueue(tenantId, 'rfm') },
+      }),
+    );
+    return (out.Items ?? []) as JobRecord<{ asOf: string }>[];
+  }
+
+  it.each(['Asia/Shanghai', 'America/New_York'])(
+    'starts one run a local day in %s, after 02:00, with asOf 02:00 local',
+    async (zone) => {
+      // Prepare
+      const deps = await freshTable();
+      await updateSettings(deps, 'night', { timezone: zone, currency: 'USD' });
+      const local = (clock: string) => DateTime.fromISO(clock, { zone }).toJSDate();
+
+      // Act and assess: before 02:00 nothing, then one run however often and concurrently it ticks
+      expect(await dispatchNightlyRuns(deps, local('2025-03-20T01:59'))).toEqual({ started: 0 });
+      expect(await queuedRuns(deps, 'night')).toEqual([]);
+      expect(await dispatchNightlyRuns(deps, local('2025-03-20T02:05'))).toEqual({ started: 1 });
+      const again = await Promise.all([
+        dispatchNightlyRuns(deps, local('2025-03-20T02:20')),
+        dispatchNightlyRuns(deps, local('2025-03-20T02:35')),
+        dispatchNightlyRuns(deps, local('2025-03-20T23:50')),
+      ]);
+      expect(again.map((r) => r.started)).toEqual([0, 0, 0]);
+      const runs = await queuedRuns(deps, 'night');
+      expect(runs.map((r) => Date.parse(r.params.asOf))).toEqual([local('2025-03-20T02:00').getTime()]);
+
+      expect(await dispatchNightlyRuns(deps, local('2025-03-21T01:59'))).toEqual({ started: 0 });
+      expect(await dispatchNightlyRuns(deps, local('2025-03-21T02:01'))).toEqual({ started: 1 });
+      const next = await queuedRuns(deps, 'night');
+      expect(next.map((r) => Date.parse(r.params.asOf))).toEqual([
+        local('2025-03-20T02:00').getTime(),
+        local('2025-03-21T02:00').getTime(),
+      ]);
+    },
+  );
+});
+
+describe('loyalty at the run asOf', () => {
+  it('turns a loyal contact whose last order is older than loyalWithinDays into repeat', async () => {
+    // Prepare: loyal = ≥ 4 orders, the last within 60 days. Recorded 65 days ago, the contact's
+    // 4 orders (the last 70 days ago) made it loyal; a 3-day window does not score it now.
+    const deps = await freshTable();
+    await updateSettings(deps, TENANT, {
+      timezone: 'UTC',
+      currency: 'USD',
+      rfm: { windowDays: 3 },
+      lifecycle: { loyalMinOrders: 4, loyalWithinDays: 60 },
+    });
+    const now = Date.now();
+    const then = { ...deps, now: () => new Date(now - 65 * DAY_MS) };
+    for (const daysAgo of [100, 90, 80, 70]) {
+      await record(then, {
+        id: `l-${daysAgo}`,
+        customer: 'loyal',
+        paidAtMs: now - daysAgo * DAY_MS,
+        totalMinor: 5_000,
+      });
+    }
+    await record(deps, { id: 'r-2', customer: 'recent', paidAtMs: now - 2 * DAY_MS, totalMinor: 1_000 });
+    const loyalBefore = (await items(deps)).find((i) => i.sk === 'PROFILE' && i.externalId === 'loyal')!;
+    expect(loyalBefore.stage).toBe('loyal');
+
+    // Act
+    const job = await request(deps, now - 60_000);
+    expect(await runJob(deps, { rfm: rfmJob }, job, options('a'))).toBe('succeeded');
+
+    // Assess
+    const all = await items(deps);
+    const loyal = all.find((i) => i.sk === 'PROFILE' && i.externalId === 'loyal')!;
+    expect(loyal.stage).toBe('repeat');
+    expect(loyal.rfm).toBeUndefined(); // never scored: no rfm, no SegmentChanged
+    expect(changes(all, 'StageChanged', Date.parse(job.params.asOf))).toEqual([
+      { contactId: loyal.id, from: 'loyal', to: 'repeat', asOf: job.params.asOf },
+    ]);
+    expect((await getJob(deps, TENANT, job.jobId))?.result).toEqual({ scored: 1, written: 2, events: 2 });
+    expect(await getSegments(deps, admin)).toMatchObject({
+      stages: { prospect: 0, first_purchase: 1, repeat: 1, loyal: 0 },
+      rfm: { general_winback: 1, none: 1 },
+    });
+  }, 120_000);
+});
