@@ -9,7 +9,7 @@ import { ForbiddenError, NotFoundError, PayloadTooLargeError, ValidationError } 
 import { logger } from '../logger.js';
 import { type Caller, callerFromEvent } from './auth.js';
 import { withIdempotency } from './idempotency.js';
-import { toProblem, zodFieldErrors } from './problem.js';
+import { problemResponse, toProblem, zodFieldErrors } from './problem.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -117,7 +117,23 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
     return response;
   };
 
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>().handler(handle);
+  // A request about to outlive the function's time limit answers a clean 503 (the work it started
+  // is idempotent or guarded, so the client's retry is safe) instead of the runtime's bare 500.
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({
+    timeoutEarlyInMillis: 500,
+    timeoutEarlyResponse: () => {
+      logger.warn('request ran out of time');
+      return problemResponse(
+        503,
+        'Service unavailable',
+        'The request took too long; retry shortly.',
+        undefined,
+        {
+          'Retry-After': '1',
+        },
+      );
+    },
+  }).handler(handle);
 }
 
 /** Deps of a function whose routes are all public: it touches no table. */

@@ -128,6 +128,24 @@ describe('httpFunction', () => {
     expect(res.body).not.toContain('secret');
   });
 
+  it('answers 503 with Retry-After when a request is about to outlive the time limit', async () => {
+    const { get } = settingsFunction();
+    get.mockImplementationOnce(
+      () => new Promise((resolve) => setTimeout(() => resolve({ body: {} }), 1_000)),
+    );
+    const handler = httpFunction('settings', { 'GET /v1/settings': get, 'PUT /v1/settings': vi.fn() }, deps);
+    const shortContext = { awsRequestId: 'r', getRemainingTimeInMillis: () => 600 } as never;
+
+    const res = (await handler(
+      httpEvent('GET /v1/settings', { claims: admin }),
+      shortContext,
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['Retry-After']).toBe('1');
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+  });
+
   it('refuses to build a function that leaves a declared route unimplemented', () => {
     expect(() => httpFunction('settings', { 'GET /v1/settings': async () => ({}) } as never, deps)).toThrow(
       /does not implement PUT \/v1\/settings/,
