@@ -131,7 +131,7 @@ describe('httpFunction', () => {
   it('answers 503 with Retry-After when a request is about to outlive the time limit', async () => {
     const { get } = settingsFunction();
     get.mockImplementationOnce(
-      () => new Promise((resolve) => setTimeout(() => resolve({ body: {} }), 1_000)),
+      () => new Promise((resolve) => setTimeout(() => resolve({ body: defaultSettings }), 1_000)),
     );
     const handler = httpFunction('settings', { 'GET /v1/settings': get, 'PUT /v1/settings': vi.fn() }, deps);
     const shortContext = { awsRequestId: 'r', getRemainingTimeInMillis: () => 600 } as never;
