@@ -246,8 +246,13 @@ export function moveFunnel(
     if (!place) continue;
     const cell = cellId(place);
     const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
-    const attrs = { ...place.dims, day: place.day, month: place.day.slice(0, 7) };
-    uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'day' });
+    const attrs = { ...place.dims, month: place.day.slice(0, 7) };
+    uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
+      ...attrs,
+      day: place.day,
+      kind: 'day',
+    });
+    // A month roll-up holds contacts of many days: it carries no day of its own.
     uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
   }
 }

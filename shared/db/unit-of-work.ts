@@ -45,7 +45,7 @@ class Group {
 
 /** DynamoDB's ceiling for one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
-const CONFLICT_RETRIES = 6;
+const CONFLICT_RETRIES = 9;
 
 const keyId = (key: Key) => `${key.pk}\u0000${key.sk}`;
 
@@ -332,7 +332,7 @@ export class UnitOfWork {
         );
         if (!transient) throw error;
         if (attempt >= CONFLICT_RETRIES) throw new ServiceUnavailableError();
-        await sleep(20 * 2 ** attempt + Math.random() * 20);
+        await sleep(Math.min(1_000, 20 * 2 ** attempt) + Math.random() * 20);
       }
     }
   }

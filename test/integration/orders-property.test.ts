@@ -182,5 +182,5 @@ describe('recordOrderFacts under arbitrary interleavings', () => {
       }),
       { numRuns: RUNS },
     );
-  }, 120_000);
+  }, 600_000);
 });

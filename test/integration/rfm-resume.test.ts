@@ -26,7 +26,7 @@ const TENANT = 't1';
 const admin: Caller = { tenantId: TENANT, role: 'admin', staffId: 'admin-1' };
 const AS_OF_2 = Date.parse('2025-06-30T18:00:00Z');
 const AS_OF_1 = AS_OF_2 - 45 * DAY_MS;
-const CONTACTS = 200;
+const CONTACTS = 80;
 
 const options = (owner: string, leaseMs = 60_000): RunOptions => ({
   owner,
@@ -187,7 +187,7 @@ describe('an RFM run killed at random transactions', () => {
     );
     uninterrupted = await freshTable();
     await clone(killed, uninterrupted);
-  }, 600_000);
+  }, 1_500_000);
 
   it('resumes to the state of an uninterrupted run, each contact written and announced once', async () => {
     // Prepare: the same second run on both tables; crashes after some of its transactions
@@ -253,7 +253,7 @@ describe('an RFM run killed at random transactions', () => {
     expect(resumed?.result?.scored).toBe(
       (await getJob(uninterrupted, TENANT, reference.jobId))?.result?.scored,
     );
-  }, 600_000);
+  }, 1_500_000);
 });
 
 describe('the nightly dispatcher', () => {
