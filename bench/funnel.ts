@@ -1,0 +1,406 @@
+/**
+ * Funnel reads through the local stack's HTTP API on DynamoDB Local: CDNOW (23,570 customers, each
+ * a contact added at its first purchase, with its orders' stats, its RFM segment and its stage at
+ * 1998-07-01) and the same replicated 10× under other ids. Channel, channel detail, hook, owner
+ * (and the owner's account) follow from a hash of the contact id. Then 200 funnel queries over the
+ * full year 1997 for each `by` (and none) per size: p50/p95 per `by`, and the 10×/1× ratios.
+ *
+ * The seeded items are the funnel cells the write path produces, summed in memory through its own
+ * `funnelPlace` and `moveFunnel` (checked against really committed contact writes on a sample
+ * before timing), and the tenant's settings. Profiles, orders and list entries are left out: the
+ * funnel never reads them (and DynamoDB finds a partition without reading the others). Seeded
+ * tables are kept under `.bench-cache/funnel/` between runs.
+ *
+ *   npx tsx bench/funnel.ts            (starts DynamoDB Local on the cache directory)
+ *   SIYU_BENCH_DYNAMO_ENDPOINT=http://127.0.0.1:8000 npx tsx bench/funnel.ts
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ensureTable, LOCAL_AWS, PROJECT_ROOT, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
+import { signLocalToken } from '../infra/local/jwt.js';
+import { createDocumentClient } from '../shared/db/client.js';
+import { funnelKeys, moveFunnel, stageContactChange } from '../shared/db/contact-store.js';
+import { keys } from '../shared/db/keys.js';
+import { type Key, UnitOfWork } from '../shared/db/unit-of-work.js';
+import {
+  CHANNELS,
+  type Contact,
+  type FunnelCounters,
+  funnelPlace,
+  HOOKS,
+  stageOf,
+} from '../shared/domain/contact.js';
+import { type RfmContact, scoreRfm } from '../shared/domain/rfm.js';
+import { FUNNEL_BY } from '../shared/schemas/metrics.js';
+import type { Settings } from '../shared/schemas/settings.js';
+import { CDNOW_PATH, groupByContact, readCdnow } from '../test/support/rfm-reference.js';
+
+const TENANT = 'cdnow';
+const SETTINGS: Settings = {
+  timezone: 'UTC',
+  currency: 'USD',
+  rfm: { windowDays: 365 },
+  lifecycle: { loyalMinOrders: 4, loyalWithinDays: 180 },
+};
+const AS_OF = Date.parse('1998-07-01T00:00:00Z');
+const RANGE = { from: '1997-01-01', to: '1997-12-31' };
+/** Queries per `by` and size (fewer for a quick look: SIYU_BENCH_FUNNEL_QUERIES=20). */
+const QUERIES = Number(process.env.SIYU_BENCH_FUNNEL_QUERIES ?? 200);
+const WARMUP = 10;
+const STAFF = 10;
+const ACCOUNTS = 5;
+const DETAILS: Partial<Record<(typeof CHANNELS)[number], string[]>> = {
+  public: ['xiaohongshu', 'douyin', 'zhihu'],
+  commerce: ['tmall', 'jd'],
+};
+/** Bump when the seeded items change: the cached tables are keyed by it. */
+const SEED_VERSION = 2;
+const CACHE_DIR = resolve(PROJECT_ROOT, '.bench-cache/funnel');
+const SEEDED = { pk: 'BENCH', sk: 'SEEDED' };
+
+type Item = Key & Record<string, unknown>;
+
+/** A unit of work that only sums the funnel counter moves staged on it, as the commit would apply them. */
+class FunnelCells extends UnitOfWork {
+  readonly items = new Map<string, Item>();
+
+  override addCounters(key: Key, add: Record<string, number>, setIfMissing: Record<string, unknown> = {}) {
+    const id = `${key.pk}\u0000${key.sk}`;
+    const item = this.items.get(id) ?? { ...key, ...setIfMissing };
+    // ADD of the non-zero deltas, like the committed update expression.
+    for (const [name, n] of Object.entries(add)) {
+      if (n !== 0) item[name] = ((item[name] as number | undefined) ?? 0) + n;
+    }
+    this.items.set(id, item);
+    return this;
+  }
+}
+
+/** CDNOW customers as contacts: copy k of customer c has id `k-c`; dims from a hash of the id. */
+function* contacts(customers: readonly RfmContact[], copies: number): Generator<Contact> {
+  const segments = new Map(
+    scoreRfm(customers, { asOf: AS_OF, windowDays: SETTINGS.rfm.windowDays }).contacts.map((s) => [
+      s.contactId,
+      s,
+    ]),
+  );
+  const computedAt = new Date(AS_OF).toISOString();
+  for (let k = 0; k < copies; k++) {
+    for (const customer of customers) {
+      const id = `${k}-${customer.contactId}`;
+      const h = createHash('sha1').update(id).digest();
+      const channel = CHANNELS[h[0]! % CHANNELS.length]!;
+      const details = DETAILS[channel];
+      const hook = HOOKS[h[2]! % (HOOKS.length + 1)];
+      const owner = h[3]! % STAFF;
+      const paid = customer.orders.map((o) => o.paidAtMs).sort((a, b) => a - b);
+      const stats = {
+        orders: paid.length,
+        spentMinor: customer.orders.reduce((sum, o) => sum + o.totalMinor, 0),
+        firstOrderAt: new Date(paid[0]!).toISOString(),
+        lastOrderAt: new Date(paid.at(-1)!).toISOString(),
+      };
+      const { contactId: _id, ...rfm } = segments.get(customer.contactId)!;
+      yield {
+        tenantId: TENANT,
+        id,
+        name: `Customer ${customer.contactId}`,
+        externalId: `cdnow:${id}`,
+        ownerStaffId: `staff-${owner}`,
+        accountId: `acct-${owner % ACCOUNTS}`,
+        channel,
+        ...(details ? { channelDetail: details[h[1]! % details.length]! } : {}),
+        ...(hook ? { hook } : {}),
+        tags: [],
+        status: h[4]! % 8 === 0 ? 'lost' : 'active',
+        addedAt: stats.firstOrderAt,
+        stage: stageOf(stats, SETTINGS.lifecycle, new Date(AS_OF)),
+        stats,
+        rfm: { ...rfm, computedAt },
+        version: 1,
+        createdAt: computedAt,
+        updatedAt: computedAt,
+      };
+    }
+  }
+}
+
+interface Dataset {
+  items: Item[];
+  contacts: number;
+  /** What the full-year funnel must answer, summed straight from the contacts. */
+  total: FunnelCounters;
+  /** Funnel items the full-year query reads (month roll-ups of 1997). */
+  monthCells: number;
+}
+
+function dataset(customers: readonly RfmContact[], copies: number): Dataset {
+  const cells = new FunnelCells('bench');
+  const total: FunnelCounters = { contacts: 0, retained: 0, buyers: 0, orders: 0, gmv: 0 };
+  let count = 0;
+  for (const contact of contacts(customers, copies)) {
+    const place = funnelPlace(contact, SETTINGS.timezone);
+    moveFunnel(cells, TENANT, contact.id, undefined, place);
+    if (place.day >= RANGE.from && place.day <= RANGE.to) {
+      for (const name of Object.keys(total) as (keyof FunnelCounters)[]) total[name] += place.counters[name];
+    }
+    count++;
+  }
+  const funnelItems = [...cells.items.values()];
+  const monthCells = funnelItems.filter(
+    (i) =>
+      String(i.sk).startsWith('M#') &&
+      String(i.month) >= RANGE.from.slice(0, 7) &&
+      String(i.month) <= RANGE.to.slice(0, 7),
+  ).length;
+  return { items: funnelItems, contacts: count, total, monthCells };
+}
+
+/**
+ * The in-memory cells equal what committed contact writes leave in the table: a sample of contacts
+ * written through `stageContactChange` on a scratch table, its funnel partitions read back.
+ */
+async function checkCellsAgainstWritePath(client: DynamoDBClient, customers: readonly RfmContact[]) {
+  const tableName = `siyu-bench-funnel-check-${randomUUID().slice(0, 8)}`;
+  await ensureTable(client, tableName);
+  const db = createDocumentClient(client);
+  try {
+    const sample = [...contacts(customers.slice(0, 150), 2)];
+    for (const contact of sample) {
+      const uow = new UnitOfWork(tableName);
+      stageContactChange(uow, {
+        before: undefined,
+        after: contact,
+        timeZone: SETTINGS.timezone,
+        at: contact.createdAt,
+      });
+      await uow.commit(db);
+    }
+    const cells = new FunnelCells('bench');
+    for (const contact of sample)
+      moveFunnel(cells, TENANT, contact.id, undefined, funnelPlace(contact, SETTINGS.timezone));
+    const expected = new Map([...cells.items.values()].map((i) => [`${i.pk}\u0000${i.sk}`, i]));
+    const months = new Set([...expected.values()].map((i) => String(i.month)));
+    let stored = 0;
+    for (const month of months) {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': funnelKeys.partition(TENANT, month) },
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          stored++;
+          const want = expected.get(`${item.pk}\u0000${item.sk}`);
+          if (JSON.stringify(sortKeys(item)) !== JSON.stringify(sortKeys(want ?? {}))) {
+            throw new Error(`seeded cell differs from the write path: ${JSON.stringify({ item, want })}`);
+          }
+        }
+        start = page.LastEvaluatedKey;
+      } while (start);
+    }
+    if (stored !== expected.size)
+      throw new Error(`write path left ${stored} cells, seeding makes ${expected.size}`);
+    return stored;
+  } finally {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  }
+}
+
+const sortKeys = (o: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+
+/** Seeds a table once (stream off while seeding: the stack's poller need not read it back). */
+async function seed(
+  client: DynamoDBClient,
+  tableName: string,
+  data: () => Dataset,
+): Promise<{ seeded: boolean; seconds: number }> {
+  const db = createDocumentClient(client);
+  await ensureTable(client, tableName);
+  const marker = await db.send(new GetCommand({ TableName: tableName, Key: SEEDED, ConsistentRead: true }));
+  if (marker.Item) return { seeded: false, seconds: 0 };
+  const started = Date.now();
+  await client.send(
+    new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: false } }),
+  );
+  const items = data().items;
+  await batchWrite(db, tableName, items);
+  await db.send(
+    new PutCommand({
+      TableName: tableName,
+      Item: { ...keys.settings(TENANT), settings: SETTINGS, version: 1, hasData: true },
+    }),
+  );
+  await db.send(new PutCommand({ TableName: tableName, Item: { ...SEEDED, items: items.length } }));
+  return { seeded: true, seconds: (Date.now() - started) / 1000 };
+}
+
+async function batchWrite(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  items: readonly Item[],
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const batch = items.slice(next, next + 25);
+      next += 25;
+      let request: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
+        [tableName]: batch.map((Item) => ({ PutRequest: { Item } })),
+      };
+      while (request && Object.keys(request).length) {
+        const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
+        request = out.UnprocessedItems as typeof request;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+}
+
+interface Timing {
+  p50: number;
+  p95: number;
+  groups: number;
+}
+
+/** 200 sequential queries per `by` through the HTTP API (after a warm-up), and the full-year total. */
+async function measure(endpoint: string, tableName: string) {
+  // Loaded here, after the log levels are set: its handlers' loggers read them when they load.
+  const { startLocalStack } = await import('../infra/local/stack.js');
+  const stack = await startLocalStack({
+    port: 0,
+    schedules: false,
+    tableName,
+    dynamoEndpoint: endpoint,
+    inMemory: true,
+  });
+  try {
+    const token = await signLocalToken({ tenant: TENANT, role: 'admin', sub: 'bench' });
+    const get = async (by?: string) => {
+      const params = new URLSearchParams({ ...RANGE, ...(by ? { by } : {}) });
+      const started = performance.now();
+      const res = await fetch(`${stack.url}/v1/metrics/funnel?${params}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const body = (await res.json()) as { total: Record<string, unknown>; groups: unknown[] };
+      const ms = performance.now() - started;
+      if (res.status !== 200) throw new Error(`funnel answered ${res.status}: ${JSON.stringify(body)}`);
+      return { ms, body };
+    };
+    for (let i = 0; i < WARMUP; i++) await get(FUNNEL_BY[i % FUNNEL_BY.length]);
+    const timings: Record<string, Timing> = {};
+    for (const by of [undefined, ...FUNNEL_BY]) {
+      const times: number[] = [];
+      let groups = 0;
+      for (let i = 0; i < QUERIES; i++) {
+        const { ms, body } = await get(by);
+        times.push(ms);
+        groups = body.groups.length;
+      }
+      timings[by ?? 'none'] = { p50: percentile(times, 0.5), p95: percentile(times, 0.95), groups };
+    }
+    const { body } = await get();
+    return { timings, total: body.total };
+  } finally {
+    await stack.stop();
+  }
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+export async function benchFunnel(): Promise<Record<string, unknown>> {
+  process.env.SIYU_LOCAL_LOG ??= 'warn';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+  const given = process.env.SIYU_BENCH_DYNAMO_ENDPOINT;
+  const local = given ? undefined : await startDynamoDbLocal({ dataDir: resolve(CACHE_DIR, 'dynamodb') });
+  const endpoint = given ?? local!.endpoint;
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+  try {
+    const customers = groupByContact(readCdnow(CDNOW_PATH));
+    const checkedCells = await checkCellsAgainstWritePath(client, customers);
+    const sizes: Record<string, Record<string, unknown>> = {};
+    const timings: Record<string, Record<string, Timing>> = {};
+    for (const copies of [1, 10]) {
+      const tableName = `siyu-bench-funnel-v${SEED_VERSION}-x${copies}`;
+      let data: Dataset | undefined;
+      const build = () => (data ??= dataset(customers, copies));
+      const seeding = await seed(client, tableName, build);
+      const expected = build();
+      const measured = await measure(endpoint, tableName);
+      const want = { ...expected.total, gmv: (expected.total.gmv / 100).toFixed(2) };
+      const got = Object.fromEntries(Object.keys(want).map((k) => [k, measured.total[k]]));
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        throw new Error(`the funnel total differs from the data: ${JSON.stringify({ got, want })}`);
+      }
+      timings[`x${copies}`] = measured.timings;
+      sizes[`x${copies}`] = {
+        contacts: expected.contacts,
+        seededItems: expected.items.length,
+        monthCellsRead: expected.monthCells,
+        seededNow: seeding.seeded,
+        seedSeconds: seeding.seconds,
+        total: measured.total,
+      };
+      console.log(JSON.stringify({ size: `x${copies}`, ...sizes[`x${copies}`], timings: measured.timings }));
+    }
+    const perBy = Object.fromEntries(
+      Object.keys(timings.x1!).map((by) => {
+        const [one, ten] = [timings.x1![by]!, timings.x10![by]!];
+        return [
+          by,
+          {
+            x1: { p50: one.p50, p95: one.p95 },
+            x10: { p50: ten.p50, p95: ten.p95 },
+            ratioP50: round(ten.p50 / one.p50),
+            ratioP95: round(ten.p95 / one.p95),
+            groups: ten.groups,
+          },
+        ];
+      }),
+    );
+    const worst = (size: 'x1' | 'x10') => Math.max(...Object.values(timings[size]!).map((t) => t.p95));
+    return {
+      range: RANGE,
+      queriesPerBy: QUERIES,
+      cellsCheckedAgainstWritePath: checkedCells,
+      sizes,
+      perBy,
+      worstP95: { x1: worst('x1'), x10: worst('x10') },
+      worstRatioP95: Math.max(...Object.values(perBy).map((b) => b.ratioP95)),
+      targets: { p95Ms: 100, ratio: 1.5 },
+    };
+  } finally {
+    client.destroy();
+    await local?.stop();
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  benchFunnel()
+    .then((result) => {
+      console.log(JSON.stringify(result, null, 2));
+    })
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+}
