@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
 import { contactKeys, getContacts, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
+import { countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
@@ -144,61 +145,32 @@ async function plan(job: JobRecord<RfmParams>, deps: Deps): Promise<Plan> {
 
 async function listIndex(deps: Deps, pk: string): Promise<string[]> {
   const ids: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        ProjectionExpression: 'contactId',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) ids.push(item.contactId as string);
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': pk },
+    ProjectionExpression: 'contactId',
+  })) {
+    ids.push(item.contactId as string);
+  }
   return ids;
 }
 
-async function countIndex(deps: Deps, pk: string): Promise<number> {
-  let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
-        Select: 'COUNT',
-        ConsistentRead: true,
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return count;
-}
+const countIndex = (deps: Deps, pk: string) =>
+  countAll(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': pk },
+    ConsistentRead: true,
+  });
 
 async function contactOrderFacts(deps: Deps, tenantId: string, contactId: string, recordedBefore: string) {
   const orders: RfmOrder[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
-        ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, contactId).pk, ':o': 'O#' },
-        ProjectionExpression: 'orderId, totalMinor, paidAt, recordedAt, refunds',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of (page.Items ?? []) as OrderCopy[]) {
-      if (item.recordedAt <= recordedBefore) orders.push(toRfmOrder(item, recordedBefore));
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll<OrderCopy>(deps, {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
+    ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, contactId).pk, ':o': 'O#' },
+    ProjectionExpression: 'orderId, totalMinor, paidAt, recordedAt, refunds',
+  })) {
+    if (item.recordedAt <= recordedBefore) orders.push(toRfmOrder(item, recordedBefore));
+  }
   return orders;
 }
 
