@@ -27,7 +27,7 @@ export const handler = httpFunction(
       body: await view(d, req.caller.tenantId, await createContact(d, req.caller, req.body)),
     }),
     'POST /v1/contacts/batch': async (req, d) => ({
-      body: { results: await createContactsBatch(d, req.caller, req.body.contacts) },
+      body: { results: await createContactsBatch(d, req.caller, req.body.contacts, req.remainingMs) },
     }),
     'GET /v1/contacts': async (req, d) => ({ body: await listContacts(d, req.caller, req.query) }),
     'GET /v1/contacts/{id}': async (req, d) => ({

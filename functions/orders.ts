@@ -19,7 +19,7 @@ export const handler = httpFunction(
       body: await getOrder(d, req.caller, req.params.orderId),
     }),
     'POST /v1/orders/batch': async (req, d) => ({
-      body: { results: await importOrders(d, req.caller, req.body) },
+      body: { results: await importOrders(d, req.caller, req.body, req.remainingMs) },
     }),
   },
   deps,

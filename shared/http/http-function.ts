@@ -25,6 +25,8 @@ export interface HttpRequest<R> {
   rawBody: Buffer;
   /** The concrete path (`/v1/contacts/c1`). */
   path: string;
+  /** What is left of the function's time limit, in ms (batch work stops starting items near it). */
+  remainingMs: () => number;
 }
 
 export interface HttpResult {
@@ -57,7 +59,10 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
     if (route.fn === fn && !table[routeKey]) throw new Error(`${fn} does not implement ${routeKey}`);
   }
 
-  const handle = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+  const handle = async (
+    event: APIGatewayProxyEventV2,
+    context: Context,
+  ): Promise<APIGatewayProxyStructuredResultV2> => {
     const started = Date.now();
     let response: APIGatewayProxyStructuredResultV2;
     let tenantId: string | undefined;
@@ -84,6 +89,7 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
         headers,
         rawBody,
         path: event.rawPath,
+        remainingMs: () => context.getRemainingTimeInMillis(),
       };
       const run = async () => toResponse(route, await implementation(request, deps));
       const idempotencyKey = headers['idempotency-key'];

@@ -2,6 +2,7 @@ import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { z } from 'zod';
 import type { Deps } from '../app/deps.js';
+import { forEachWithinTime, type RemainingMs } from '../app/work-pool.js';
 import {
   contactKeys,
   findByIdentity,
@@ -484,6 +485,7 @@ export async function createContactsBatch(
   deps: Deps,
   caller: Caller,
   contacts: unknown[],
+  remainingMs?: RemainingMs,
 ): Promise<BatchResult[]> {
   const results: BatchResult[] = new Array(contacts.length);
   const valid: { index: number; input: CreateInput }[] = [];
@@ -511,38 +513,34 @@ export async function createContactsBatch(
   };
   const slices: (typeof valid)[] = [];
   for (let i = 0; i < valid.length; i += BATCH_SLICE) slices.push(valid.slice(i, i + BATCH_SLICE));
-  let next = 0;
-  const worker = async () => {
-    while (next < slices.length) {
-      const slice = slices[next++]!;
-      const settings = await readSettings(deps, caller.tenantId, true);
-      if (!settings.hasData) {
-        for (const item of slice) await one(item); // the first contacts also fix the tenant's currency
-        continue;
-      }
-      const now = deps.now().toISOString();
-      const uow = new UnitOfWork(deps.tableName);
-      const built: { index: number; contact: Contact }[] = [];
-      for (const { index, input } of slice) {
-        try {
-          const contact = newContact(caller, input, now);
-          stageCreate(uow, contact, settings, now);
-          built.push({ index, contact });
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          results[index] = { index, status: 'error', error: error.message };
-        }
-      }
+  const commitSlice = async (slice: (typeof valid)[number][]) => {
+    const settings = await readSettings(deps, caller.tenantId, true);
+    if (!settings.hasData) {
+      for (const item of slice) await one(item); // the first contacts also fix the tenant's currency
+      return;
+    }
+    const now = deps.now().toISOString();
+    const uow = new UnitOfWork(deps.tableName);
+    const built: { index: number; contact: Contact }[] = [];
+    for (const { index, input } of slice) {
       try {
-        await uow.commit(deps.db);
-        for (const { index, contact } of built) results[index] = { index, id: contact.id, status: 'created' };
+        const contact = newContact(caller, input, now);
+        stageCreate(uow, contact, settings, now);
+        built.push({ index, contact });
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
-        // Packed transactions commit in order: contacts of a committed one exist, the rest retry alone.
-        for (const item of slice.filter((s) => results[s.index] === undefined)) await one(item);
+        results[index] = { index, status: 'error', error: error.message };
       }
     }
+    try {
+      await uow.commit(deps.db);
+      for (const { index, contact } of built) results[index] = { index, id: contact.id, status: 'created' };
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error;
+      // Packed transactions commit in order: contacts of a committed one exist, the rest retry alone.
+      for (const item of slice.filter((s) => results[s.index] === undefined)) await one(item);
+    }
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await forEachWithinTime(slices, 4, commitSlice, remainingMs);
   return results;
 }

@@ -5,7 +5,7 @@ import type { Deps } from '../app/deps.js';
 import { findByIdentity, getContact, type IdentityKind, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { queryAll } from '../db/query.js';
-import { readSettings } from '../db/tenant-store.js';
+import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { type Contact, stageOf } from '../domain/contact.js';
 import { formatMoney, parseMoney } from '../domain/money.js';
@@ -32,6 +32,11 @@ export interface OrderSource {
   /** The shop id, or undefined for a shop-less import. */
   shopId?: string;
   defaultOwnerStaffId?: string;
+  /**
+   * The tenant's settings as last read, shared by the orders of one import call: a first attempt
+   * uses them, a retry after a conflict reads them again (and refreshes them for the others).
+   */
+  settings?: { record: SettingsRecord };
 }
 
 export interface OrderOutcome {
@@ -102,7 +107,7 @@ export async function recordOrderFacts(
 ): Promise<OrderOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptRecord(deps, source, input, extra);
+      return await attemptRecord(deps, source, input, extra, attempt > 1);
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) {
         if (error instanceof ConflictError)
@@ -119,11 +124,16 @@ async function attemptRecord(
   source: OrderSource,
   input: { order?: IncomingOrder; refunds: IncomingRefund[]; currency?: string },
   extra: Extra,
+  retry: boolean,
 ): Promise<OrderOutcome> {
   const tenantId = source.tenantId;
   const now = deps.now();
   const nowIso = now.toISOString();
-  const settingsRecord = await readSettings(deps, tenantId, true);
+  let settingsRecord = source.settings?.record;
+  if (!settingsRecord || retry) {
+    settingsRecord = await readSettings(deps, tenantId, true);
+    if (source.settings) source.settings.record = settingsRecord;
+  }
   const { currency, timezone, lifecycle } = settingsRecord.settings;
 
   const ignore = async (reason: string, orderId?: string): Promise<OrderOutcome> => {
@@ -166,18 +176,20 @@ async function attemptRecord(
   // 2. What is new?
   const orderId = orderIdOf(source, externalOrderId);
   const orderKey = keys.order(tenantId, orderId);
-  const [headerOut, storedOut] = await Promise.all([
-    deps.db.send(new GetCommand({ TableName: deps.tableName, Key: orderKey, ConsistentRead: true })),
-    deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
-        ExpressionAttributeValues: { ':pk': orderKey.pk, ':r': 'R#' },
-        ConsistentRead: true,
-      }),
-    ),
-  ]);
-  const header = headerOut.Item as OrderHeader | undefined;
+  const header = (
+    await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: orderKey, ConsistentRead: true }))
+  ).Item as OrderHeader | undefined;
+  // Refund items are written with the header (under its revision): no header, no refunds.
+  const storedOut = header
+    ? await deps.db.send(
+        new QueryCommand({
+          TableName: deps.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :r)',
+          ExpressionAttributeValues: { ':pk': orderKey.pk, ':r': 'R#' },
+          ConsistentRead: true,
+        }),
+      )
+    : { Items: [] };
   const stored = (storedOut.Items ?? []).map((i) => ({
     id: i.refundId as string,
     amountMinor: i.amountMinor as number,

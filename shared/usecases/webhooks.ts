@@ -1,6 +1,8 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
+import { forEachWithinTime, type RemainingMs } from '../app/work-pool.js';
 import { keys } from '../db/keys.js';
+import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import type { ShopEvent } from '../domain/orders.js';
 import { type Delivery, genericOrderEvent, platforms } from '../domain/webhooks/platforms.js';
@@ -137,6 +139,7 @@ export async function importOrders(
   deps: Deps,
   caller: Caller,
   input: { shopId?: string; orders: unknown[] },
+  remainingMs?: RemainingMs,
 ): Promise<ImportResult[]> {
   let source: OrderSource = { tenantId: caller.tenantId };
   if (input.shopId) {
@@ -147,21 +150,24 @@ export async function importOrders(
       ...(shop.defaultOwnerStaffId ? { defaultOwnerStaffId: shop.defaultOwnerStaffId } : {}),
     };
   }
+  // The orders of one call share one read of the tenant's settings.
+  source.settings = { record: await readSettings(deps, caller.tenantId, true) };
   const results: ImportResult[] = new Array(input.orders.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < input.orders.length) {
-      const index = next++;
-      const raw = input.orders[index] as { id?: unknown; refund?: unknown } | null;
-      const id = typeof raw?.id === 'string' ? raw.id : '';
-      const event = genericOrderEvent(raw?.refund ? 'order.refunded' : 'order.paid', raw);
-      const outcome = await recordEvent(deps, source, event, () => {});
-      results[index] =
-        outcome.status === 'ignored'
-          ? { id, status: 'error', error: outcome.reason ?? 'unusable order' }
-          : { id, status: outcome.status };
-    }
+  const one = async (index: number) => {
+    const raw = input.orders[index] as { id?: unknown; refund?: unknown } | null;
+    const id = typeof raw?.id === 'string' ? raw.id : '';
+    const event = genericOrderEvent(raw?.refund ? 'order.refunded' : 'order.paid', raw);
+    const outcome = await recordEvent(deps, source, event, () => {});
+    results[index] =
+      outcome.status === 'ignored'
+        ? { id, status: 'error', error: outcome.reason ?? 'unusable order' }
+        : { id, status: outcome.status };
   };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await forEachWithinTime(
+    input.orders.map((_, index) => index),
+    4,
+    one,
+    remainingMs,
+  );
   return results;
 }

@@ -77,7 +77,7 @@ describe('contacts', () => {
   it('lets exactly one of 50 concurrent creates with one phone win', async () => {
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        acme.call<{ id?: string; detail?: string }>('POST', '/v1/contacts', {
+        acme.send<{ id?: string; detail?: string }>('POST', '/v1/contacts', {
           name: `Racer ${i}`,
           phone: '13900139000',
           channel: 'referral',

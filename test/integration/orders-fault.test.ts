@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
+import type { ServiceUnavailableError } from '../../shared/errors.js';
 import type { Caller } from '../../shared/http/auth.js';
 import { toProblem } from '../../shared/http/problem.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { createShop } from '../../shared/usecases/shops.js';
-import { receiveWebhook } from '../../shared/usecases/webhooks.js';
+import { importOrders, receiveWebhook } from '../../shared/usecases/webhooks.js';
 import { failingAfter, freshTable } from '../support/table.js';
 import { body, fixture, signGeneric } from '../support/webhooks.js';
 
@@ -123,6 +124,38 @@ describe('a commit whose answer is lost', () => {
     const recorded = after.events('OrderRecorded');
     expect(recorded).toHaveLength(1);
     expect(recorded[0]!.data).toMatchObject({ orderId: retried.orderId, total: '59.90' });
+  });
+});
+
+describe('a history import that runs out of time', () => {
+  it('answers 503 after the orders it started, and the resent batch records the rest, each once', async () => {
+    const tenantId = `fault-${randomUUID().slice(0, 8)}`;
+    const orders = Array.from({ length: 12 }, (_, i) => ({
+      id: `late-${i}`,
+      total: '10.00',
+      currency: 'CNY',
+      paidAt: `2024-09-${String(i + 1).padStart(2, '0')}T10:00:00+08:00`,
+      contact: { externalId: `buyer-${i % 3}` },
+    }));
+    // The function's clock: plenty for the first 4 item starts, then under the reserve.
+    let checks = 0;
+    const remainingMs = () => (++checks <= 4 ? 20_000 : 500);
+
+    const cut = await importOrders(deps, admin(tenantId), { orders }, remainingMs).catch((e: unknown) => e);
+    expect((cut as ServiceUnavailableError).status).toBe(503);
+    const partly = await tenantItems(tenantId);
+    expect(partly.orders).toHaveLength(4);
+
+    const resent = await importOrders(deps, admin(tenantId), { orders });
+    expect(resent.filter((r) => r.status === 'duplicate').map((r) => r.id)).toEqual(
+      partly.orders.map((o) => o.externalOrderId).sort(),
+    );
+    expect(resent.filter((r) => r.status === 'recorded')).toHaveLength(8);
+    const after = await tenantItems(tenantId);
+    expect(after.orders).toHaveLength(12);
+    expect(after.events('OrderRecorded')).toHaveLength(12);
+    const spent = after.contacts.map((c) => c.stats.spentMinor as number).sort((a, b) => a - b);
+    expect(spent).toEqual([4_000, 4_000, 4_000]);
   });
 });
 

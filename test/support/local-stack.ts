@@ -23,8 +23,14 @@ export interface TestStack extends LocalStack {
  * Local with a table of its own (so files do not interfere), schedules off, nothing on disk.
  * Stop it in `afterAll`.
  */
-export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
-  const shared = inject('dynamoEndpoint');
+export async function startTestStack(
+  options: LocalStackOptions & {
+    /** A DynamoDB Local of its own (a long load then starts clean of the other files' streams). */
+    ownDynamo?: boolean;
+  } = {},
+): Promise<TestStack> {
+  const { ownDynamo, ...stackOptions } = options;
+  const shared = ownDynamo ? undefined : inject('dynamoEndpoint');
   const stack = await startLocalStack({
     port: 0,
     schedules: false,
@@ -32,7 +38,7 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
     eventRetryBackoffMs: 20,
     inMemory: true,
     ...(shared ? { dynamoEndpoint: shared } : {}),
-    ...options,
+    ...stackOptions,
   });
   return Object.assign(stack, {
     request: <T>(
