@@ -8,10 +8,10 @@
  *
  *   npx tsx bench/ingest.ts
  */
-import { pathToFileURL } from 'node:url';
 import { signLocalToken } from '../infra/local/jwt.js';
 import { formatMoney, parseMoney } from '../shared/domain/money.js';
 import { body, type SignedDelivery, signGeneric } from '../test/support/webhooks.js';
+import { runWhenMain } from './when-main.js';
 
 const LEVELS = [1, 8, 32];
 const REQUESTS = 600;
@@ -241,13 +241,4 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchIngest()
-    .then((result) => {
-      console.log(JSON.stringify(result, null, 2));
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}
+runWhenMain(import.meta.url, benchIngest);

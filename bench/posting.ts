@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
@@ -26,6 +25,7 @@ import {
   type Slot,
 } from '../shared/domain/posting.js';
 import { runPostingTick } from '../shared/usecases/posting.js';
+import { runWhenMain } from './when-main.js';
 
 const ZONES = ['Asia/Shanghai', 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'America/Sao_Paulo'];
 const TENANTS = 10;
@@ -300,13 +300,4 @@ export async function benchPosting(): Promise<Record<string, unknown>> {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  benchPosting()
-    .then((result) => {
-      console.log(JSON.stringify(result, null, 2));
-    })
-    .catch((error) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
-}
+runWhenMain(import.meta.url, benchPosting);

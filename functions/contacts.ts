@@ -17,14 +17,26 @@ import {
 
 const deps = createDeps();
 
+const currency = async (d: Deps, tenantId: string) => (await readSettings(d, tenantId)).settings.currency;
+
 const view = async (d: Deps, tenantId: string, contact: Contact) =>
-  contactView(contact, (await readSettings(d, tenantId)).settings.currency);
+  contactView(contact, await currency(d, tenantId));
+
+/**
+ * The view of a contact a write returns, with the currency read before the write: a read after a
+ * committed write that failed (throttled) would answer 503 for a change that was made, and a
+ * client retrying a create would make a second contact.
+ */
+const written = async (d: Deps, tenantId: string, write: () => Promise<Contact>) => {
+  const money = await currency(d, tenantId);
+  return contactView(await write(), money);
+};
 
 export const handler = httpFunction(
   'contacts',
   {
     'POST /v1/contacts': async (req, d) => ({
-      body: await view(d, req.caller.tenantId, await createContact(d, req.caller, req.body)),
+      body: await written(d, req.caller.tenantId, () => createContact(d, req.caller, req.body)),
     }),
     'POST /v1/contacts/batch': async (req, d) => ({
       body: { results: await createContactsBatch(d, req.caller, req.body.contacts, req.remainingMs) },
@@ -34,13 +46,15 @@ export const handler = httpFunction(
       body: await view(d, req.caller.tenantId, await visibleContact(d, req.caller, req.params.id)),
     }),
     'PATCH /v1/contacts/{id}': async (req, d) => ({
-      body: await view(d, req.caller.tenantId, await patchContact(d, req.caller, req.params.id, req.body)),
+      body: await written(d, req.caller.tenantId, () => patchContact(d, req.caller, req.params.id, req.body)),
     }),
     'POST /v1/contacts/{id}/tags': async (req, d) => ({
-      body: await view(d, req.caller.tenantId, await addTags(d, req.caller, req.params.id, req.body.tags)),
+      body: await written(d, req.caller.tenantId, () => addTags(d, req.caller, req.params.id, req.body.tags)),
     }),
     'DELETE /v1/contacts/{id}/tags/{tag}': async (req, d) => ({
-      body: await view(d, req.caller.tenantId, await removeTag(d, req.caller, req.params.id, req.params.tag)),
+      body: await written(d, req.caller.tenantId, () =>
+        removeTag(d, req.caller, req.params.id, req.params.tag),
+      ),
     }),
     'DELETE /v1/contacts/{id}': async (req, d) => {
       await eraseContact(d, req.caller, req.params.id);

@@ -129,6 +129,13 @@ function listEntries(contact: Contact | undefined): Map<string, Entry> {
   return out;
 }
 
+/** A contact created with an id the tenant already has (a resent import item, say). */
+export class ContactIdTakenError extends ConflictError {
+  constructor(readonly existingId: string) {
+    super(`Contact ${existingId} already exists.`);
+  }
+}
+
 /** A phone, email or externalId that another contact of the tenant already has. */
 export class IdentityTakenError extends ConflictError {
   constructor(
@@ -185,9 +192,7 @@ export function stageContactChange(
         ? { expression: 'version = :v', values: { ':v': before.version } }
         : { expression: 'attribute_not_exists(pk)' },
       () =>
-        new ConflictError(
-          before ? 'The contact changed concurrently; retry.' : `Contact ${id} already exists.`,
-        ),
+        before ? new ConflictError('The contact changed concurrently; retry.') : new ContactIdTakenError(id),
     );
   } else if (before) {
     uow.put(

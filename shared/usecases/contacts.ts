@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime, type RemainingMs } from '../app/work-pool.js';
 import {
+  ContactIdTakenError,
   contactKeys,
   findByIdentity,
   getContact,
@@ -12,12 +13,21 @@ import {
   stageContactChange,
 } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
+import { queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { type Contact, stageOf } from '../domain/contact.js';
 import { formatMoney } from '../domain/money.js';
-import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
+import {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  isTransientAwsError,
+  NotFoundError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../errors.js';
 import { ContactCreated, ContactErased, ContactLost } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
 import type { Caller } from '../http/auth.js';
@@ -328,54 +338,35 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
   await uow.commit(deps.db);
 
   // Its orders stay (totals do not change) but no longer count for anyone's segmentation.
-  let from: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
+  for await (const copy of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
+    ExpressionAttributeValues: { ':pk': contactKeys.profile(caller.tenantId, id).pk, ':o': 'O#' },
+    ProjectionExpression: 'pk, sk',
+  })) {
+    await deps.db.send(
+      new UpdateCommand({
         TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
-        ExpressionAttributeValues: { ':pk': contactKeys.profile(caller.tenantId, id).pk, ':o': 'O#' },
-        ProjectionExpression: 'pk, sk',
-        ExclusiveStartKey: from,
+        Key: { pk: copy.pk, sk: copy.sk },
+        UpdateExpression: 'SET contactErased = :erased',
+        ExpressionAttributeValues: { ':erased': true },
       }),
     );
-    for (const copy of page.Items ?? []) {
-      await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.tableName,
-          Key: { pk: copy.pk, sk: copy.sk },
-          UpdateExpression: 'SET contactErased = :erased',
-          ExpressionAttributeValues: { ':erased': true },
-        }),
-      );
-    }
-    from = page.LastEvaluatedKey;
-  } while (from);
-
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
+  }
+  for await (const record of queryAll(deps, {
+    IndexName: GSI1,
+    KeyConditionExpression: 'gsi1pk = :about',
+    ExpressionAttributeValues: { ':about': keys.idempotencyAbout(caller.tenantId, id) },
+  })) {
+    await deps.db.send(
+      new UpdateCommand({
         TableName: deps.tableName,
-        IndexName: GSI1,
-        KeyConditionExpression: 'gsi1pk = :about',
-        ExpressionAttributeValues: { ':about': keys.idempotencyAbout(caller.tenantId, id) },
-        ExclusiveStartKey: start,
+        Key: { pk: record.pk, sk: record.sk },
+        UpdateExpression: 'SET #response.#body = :body',
+        ExpressionAttributeNames: { '#response': 'response', '#body': 'body' },
+        ExpressionAttributeValues: { ':body': JSON.stringify({ id }) },
       }),
     );
-    for (const record of page.Items ?? []) {
-      await deps.db.send(
-        new UpdateCommand({
-          TableName: deps.tableName,
-          Key: { pk: record.pk, sk: record.sk },
-          UpdateExpression: 'SET #response.#body = :body',
-          ExpressionAttributeNames: { '#response': 'response', '#body': 'body' },
-          ExpressionAttributeValues: { ':body': JSON.stringify({ id }) },
-        }),
-      );
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
 }
 
 const FILTER_PRIORITY = ['tag', 'account', 'owner', 'segment', 'stage', 'hook', 'channel', 'status'] as const;
@@ -491,19 +482,41 @@ export async function createContactsBatch(
   const valid: { index: number; input: CreateInput }[] = [];
   contacts.forEach((raw, index) => {
     const parsed = ContactInput.safeParse(raw);
-    if (parsed.success) valid.push({ index, input: parsed.data });
+    // Ids are given up front: after a fault the import can tell what it stored, and a client retry
+    // with the id reported cannot create the contact twice.
+    if (parsed.success) valid.push({ index, input: { ...parsed.data, id: parsed.data.id ?? `c_${ulid()}` } });
     else {
       const problems = zodFieldErrors(parsed.error).map((e) => `${e.path}: ${e.message}`);
       results[index] = { index, status: 'error', error: problems.join('; ') };
     }
   });
+  // Throttling or a timeout stops new work; what is not known stored is reported busy, with its id.
+  let stop = false;
+  const busy = (index: number, id: string): BatchResult => ({ index, id, status: 'error', error: BUSY });
+  /** The contacts of `ids` this import stored since `since` (undefined: the read failed too). */
+  const storedSince = async (ids: string[], since: string): Promise<Set<string> | undefined> => {
+    try {
+      const found = await getContacts(deps, caller.tenantId, ids, true);
+      return new Set(found.filter((c) => c.createdAt >= since).map((c) => c.id));
+    } catch (error) {
+      if (isOverload(error)) return undefined;
+      throw error;
+    }
+  };
   const one = async ({ index, input }: { index: number; input: CreateInput }) => {
+    const since = deps.now().toISOString();
     try {
       const contact = await createContact(deps, caller, input);
       results[index] = { index, id: contact.id, status: 'created' };
     } catch (error) {
-      if (error instanceof IdentityTakenError) {
+      if (error instanceof IdentityTakenError || error instanceof ContactIdTakenError) {
         results[index] = { index, ...(error.existingId ? { id: error.existingId } : {}), status: 'exists' };
+      } else if (isOverload(error)) {
+        stop = true;
+        const stored = await storedSince([input.id!], since);
+        results[index] = stored?.has(input.id!)
+          ? { index, id: input.id!, status: 'created' }
+          : busy(index, input.id!);
       } else if (error instanceof DomainError) {
         results[index] = { index, status: 'error', error: error.message };
       } else {
@@ -513,10 +526,12 @@ export async function createContactsBatch(
   };
   const slices: (typeof valid)[] = [];
   for (let i = 0; i < valid.length; i += BATCH_SLICE) slices.push(valid.slice(i, i + BATCH_SLICE));
-  const commitSlice = async (slice: (typeof valid)[number][]) => {
+  const runSlice = async (slice: typeof valid) => {
+    if (stop) return; // left for the end: reported busy
     const settings = await readSettings(deps, caller.tenantId, true);
     if (!settings.hasData) {
-      for (const item of slice) await one(item); // the first contacts also fix the tenant's currency
+      // The first contacts also fix the tenant's currency.
+      for (const item of slice) if (!stop) await one(item);
       return;
     }
     const now = deps.now().toISOString();
@@ -536,11 +551,54 @@ export async function createContactsBatch(
       await uow.commit(deps.db);
       for (const { index, contact } of built) results[index] = { index, id: contact.id, status: 'created' };
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      // Packed transactions commit in order: contacts of a committed one exist, the rest retry alone.
-      for (const item of slice.filter((s) => results[s.index] === undefined)) await one(item);
+      if (!(error instanceof DomainError) && !isOverload(error)) throw error;
+      // Packed transactions commit in order: those of a committed one are stored, the rest are not
+      // (or, after a timeout, may be): read back which.
+      const stored = await storedSince(
+        built.map((b) => b.contact.id),
+        now,
+      );
+      const rest = slice.filter(({ index, input }) => {
+        if (!stored?.has(input.id!)) return results[index] === undefined;
+        results[index] = { index, id: input.id!, status: 'created' };
+        return false;
+      });
+      if (isOverload(error) || !stored) stop = true;
+      // A refused slice (a taken phone, a missing owner): the others are created one by one.
+      for (const item of rest) if (!stop) await one(item);
     }
   };
-  await forEachWithinTime(slices, 4, commitSlice, remainingMs);
+  try {
+    await forEachWithinTime(
+      slices,
+      4,
+      async (slice) => {
+        try {
+          await runSlice(slice);
+        } catch (error) {
+          stop = true;
+          if (!isOverload(error)) throw error;
+        }
+      },
+      remainingMs,
+    );
+  } catch (error) {
+    // Out of time: the slices in flight finished; the ones not started are reported busy.
+    if (!(error instanceof ServiceUnavailableError)) throw error;
+    stop = true;
+  }
+  for (const { index, input } of valid) results[index] ??= busy(index, input.id!);
+  // Nothing stored: a clean 503, the whole request can be retried.
+  if (stop && !results.some((r) => r.status === 'created')) throw new ServiceUnavailableError();
   return results;
+}
+
+const BUSY = 'The service is busy; retry this contact (with this id, a retry cannot create it twice).';
+
+/** Throttling, timeouts and the like: the write may be retried shortly. */
+function isOverload(error: unknown): boolean {
+  return (
+    error instanceof ServiceUnavailableError ||
+    (!(error instanceof DomainError) && isTransientAwsError(error))
+  );
 }

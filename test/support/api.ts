@@ -2,6 +2,13 @@ import { expect } from 'vitest';
 import type { TestResponse, TestStack } from './local-stack.js';
 import { adminToken, staffToken } from './tokens.js';
 
+export interface ContactImportResult {
+  index: number;
+  id?: string;
+  status: 'created' | 'exists' | 'error';
+  error?: string;
+}
+
 /** How often a client sends a request again that was answered 503. */
 const RETRIES_AFTER_503 = 30;
 
@@ -50,6 +57,28 @@ export async function tenantSession(stack: TestStack, tenant: string) {
     expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
     return res.body;
   };
+  /**
+   * Bulk import as a careful client does it: a 503 is resent (`ok`), and contacts answered busy —
+   * `error` with the id they were given — are resent with that id until each has its answer.
+   */
+  const importContacts = async (contacts: Record<string, unknown>[], token = admin) => {
+    const results: ContactImportResult[] = new Array(contacts.length);
+    const busy = (r: ContactImportResult | undefined) => !r || (r.status === 'error' && r.id !== undefined);
+    for (let round = 1; contacts.some((_, i) => busy(results[i])); round++) {
+      expect(round, 'contacts still busy').toBeLessThanOrEqual(RETRIES_AFTER_503);
+      const pending = contacts.map((_, i) => i).filter((i) => busy(results[i]));
+      const out = await ok<{ results: ContactImportResult[] }>(
+        'POST',
+        '/v1/contacts/batch',
+        { contacts: pending.map((i) => ({ ...contacts[i], ...(results[i] ? { id: results[i].id } : {}) })) },
+        token,
+      );
+      out.results.forEach((r, k) => {
+        results[pending[k]!] = { ...r, index: pending[k]! };
+      });
+    }
+    return results;
+  };
   const staff = async (id: string, name = id) => {
     await ok('POST', '/v1/staff', { id, name });
     return staffToken(tenant, id);
@@ -64,5 +93,5 @@ export async function tenantSession(stack: TestStack, tenant: string) {
     }
     throw new Error(`job ${jobId} did not finish`);
   };
-  return { tenant, admin, call, send, ok, staff, job };
+  return { tenant, admin, call, send, ok, importContacts, staff, job };
 }
