@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Parses `process.env` once with a schema; a missing or bad variable fails at load (cold start),

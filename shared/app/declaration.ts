@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JobQueued } from '../events/catalog.js';
 import { Health } from '../schemas/common.js';
 import {

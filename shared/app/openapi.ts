@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { publicEvents } from '../events/catalog.js';
 import { Problem } from '../schemas/common.js';
 import { routes } from './declaration.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { NONE, SEGMENTS, STAGES } from '../domain/contact.js';
 import { defineEvent, type EventDefinition } from './outbox.js';
 

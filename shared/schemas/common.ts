@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Client-chosen ids: safe in keys and paths (no `#`, no `/`). */
 export const Id = z

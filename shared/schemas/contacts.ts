@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CHANNELS, HOOKS, NONE, SEGMENTS, STAGES } from '../domain/contact.js';
 import { normaliseEmail, normalisePhone } from '../domain/phone.js';
 import { Id, Instant, InstantOut, Pagination } from './common.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { Id, InstantOut } from './common.js';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);

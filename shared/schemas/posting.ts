@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { CATEGORIES, isClockTime, MIX_TOLERANCE, planProblems } from '../domain/posting.js';
 import { Id, Instant, InstantOut, Pagination } from './common.js';
 import { TimeZone } from './settings.js';

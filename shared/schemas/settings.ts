@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isCurrency, isTimeZone } from '../domain/locale.js';
 
 export const TimeZone = z.string().refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai');

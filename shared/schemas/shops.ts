@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GenericOrder } from '../domain/webhooks/platforms.js';
 import { Id, InstantOut, Pagination } from './common.js';
 

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IncomingBuyer, IncomingRefund, ShopEvent } from '../orders.js';
 import { decodeBase64, decodeHex, hmacSha256, md5Hex, safeEqual } from './signature.js';
 
