@@ -41,6 +41,23 @@ export const funnelKeys = {
 /** The stored contact: the domain contact plus its erasure tombstone flag. */
 export type StoredContact = Contact & { erased?: boolean };
 
+/** True for an erased contact whose clean-up an earlier erasure did not finish. */
+export async function erasureUnfinished(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  id: string,
+): Promise<boolean> {
+  const out = await deps.db.send(
+    new GetCommand({
+      TableName: deps.tableName,
+      Key: contactKeys.profile(tenantId, id),
+      ConsistentRead: true,
+      ProjectionExpression: 'erased, cleanupPending',
+    }),
+  );
+  return Boolean(out.Item?.erased && out.Item.cleanupPending);
+}
+
 export async function getContact(
   deps: Pick<Deps, 'db' | 'tableName'>,
   tenantId: string,
@@ -196,7 +213,17 @@ export function stageContactChange(
     );
   } else if (before) {
     uow.put(
-      { ...profile, tenantId, id, erased: true, erasedAt: at, version: before.version + 1 },
+      // `cleanupPending` until the erasure has also reached the contact's order copies and stored
+      // responses (`finishErasure`): a repeated DELETE finishes what a failure interrupted.
+      {
+        ...profile,
+        tenantId,
+        id,
+        erased: true,
+        erasedAt: at,
+        cleanupPending: true,
+        version: before.version + 1,
+      },
       { expression: 'version = :v', values: { ':v': before.version } },
       () => new ConflictError('The contact changed concurrently; retry.'),
     );

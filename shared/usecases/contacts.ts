@@ -6,6 +6,7 @@ import { forEachWithinTime, type RemainingMs } from '../app/work-pool.js';
 import {
   ContactIdTakenError,
   contactKeys,
+  erasureUnfinished,
   findByIdentity,
   getContact,
   getContacts,
@@ -329,18 +330,35 @@ export async function removeTag(deps: Deps, caller: Caller, id: string, tag: str
  * Orders keep the contact id only, so order and shop totals do not change.
  */
 export async function eraseContact(deps: Deps, caller: Caller, id: string): Promise<void> {
-  const before = await visibleContact(deps, caller, id, true);
+  let before: Contact;
+  try {
+    before = await visibleContact(deps, caller, id, true);
+  } catch (error) {
+    // Already erased: a repeated DELETE finishes a clean-up that a failure interrupted (its steps
+    // only remove more), and the answer stays 404.
+    if (error instanceof NotFoundError && (await erasureUnfinished(deps, caller.tenantId, id)))
+      await finishErasure(deps, caller.tenantId, id);
+    throw error;
+  }
   const settings = await readSettings(deps, caller.tenantId);
   const now = deps.now().toISOString();
   const uow = new UnitOfWork(deps.tableName);
   stageContactChange(uow, { before, after: undefined, timeZone: settings.settings.timezone, at: now });
   uow.emit(makeEvent(ContactErased, caller.tenantId, { contactId: id, erasedAt: now }));
   await uow.commit(deps.db);
+  await finishErasure(deps, caller.tenantId, id);
+}
 
+/**
+ * The part of an erasure outside its transaction, idempotent: the order copies are marked, stored
+ * responses about the contact are cut down to its id, and last the tombstone's `cleanupPending`
+ * goes.
+ */
+async function finishErasure(deps: Deps, tenantId: string, id: string): Promise<void> {
   // Its orders stay (totals do not change) but no longer count for anyone's segmentation.
   for await (const copy of queryAll(deps, {
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
-    ExpressionAttributeValues: { ':pk': contactKeys.profile(caller.tenantId, id).pk, ':o': 'O#' },
+    ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, id).pk, ':o': 'O#' },
     ProjectionExpression: 'pk, sk',
   })) {
     await deps.db.send(
@@ -355,7 +373,7 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
   for await (const record of queryAll(deps, {
     IndexName: GSI1,
     KeyConditionExpression: 'gsi1pk = :about',
-    ExpressionAttributeValues: { ':about': keys.idempotencyAbout(caller.tenantId, id) },
+    ExpressionAttributeValues: { ':about': keys.idempotencyAbout(tenantId, id) },
   })) {
     await deps.db.send(
       new UpdateCommand({
@@ -367,6 +385,13 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
       }),
     );
   }
+  await deps.db.send(
+    new UpdateCommand({
+      TableName: deps.tableName,
+      Key: contactKeys.profile(tenantId, id),
+      UpdateExpression: 'REMOVE cleanupPending',
+    }),
+  );
 }
 
 const FILTER_PRIORITY = ['tag', 'account', 'owner', 'segment', 'stage', 'hook', 'channel', 'status'] as const;
