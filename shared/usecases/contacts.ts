@@ -15,7 +15,7 @@ import { keys } from '../db/keys.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { type Contact, stageOf } from '../domain/contact.js';
+import { type Contact, FILTER_PRIORITY, type FilterName, stageOf } from '../domain/contact.js';
 import { formatMoney } from '../domain/money.js';
 import { ConflictError, DomainError, ForbiddenError, NotFoundError, ValidationError } from '../errors.js';
 import { ContactCreated, ContactErased, ContactLost } from '../events/catalog.js';
@@ -377,9 +377,6 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
     start = page.LastEvaluatedKey;
   } while (start);
 }
-
-const FILTER_PRIORITY = ['tag', 'account', 'owner', 'segment', 'stage', 'hook', 'channel', 'status'] as const;
-type FilterName = (typeof FILTER_PRIORITY)[number];
 
 /**
  * Lists contacts from the list index, never a scan: the most selective filter picks the index
