@@ -43,8 +43,10 @@ interface RfmCheckpoint {
 }
 
 /** Contacts one step reads and (where changed) writes. */
-const CHUNK = 100;
+const CHUNK = 50;
 const READ_CONCURRENCY = 16;
+/** Transactions of a step in flight at once (see `UnitOfWork.independentGroups`). */
+const COMMIT_CONCURRENCY = 4;
 
 interface Plan {
   /** Every contact the run must look at, sorted by id. */
@@ -276,6 +278,9 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const chunk = await chunkReads(deps, job, cp.after, ids);
     prefetch(deps, job, ids.at(-1)!, p.work.slice(startIndex + CHUNK, startIndex + 2 * CHUNK));
 
+    // Each changed contact is a group of its own, conditioned on its version: the groups may commit
+    // side by side, and the checkpoint, in the last transaction, only after all of them.
+    uow.independentGroups(COMMIT_CONCURRENCY);
     let written = 0;
     let events = 0;
     const now = deps.now().toISOString();
