@@ -3,6 +3,7 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Contact,
+  entryFilterValues,
   type FunnelPlace,
   filterValues,
   funnelPlace,
@@ -71,9 +72,7 @@ export async function getContact(
       ConsistentRead: consistent,
     }),
   );
-  const item = out.Item as StoredContact | undefined;
-  if (!item || item.erased) return undefined;
-  return toContact(item);
+  return contactFromItem(out.Item);
 }
 
 /** Reads many contacts by id, in the order given (erased and missing ones left out). */
@@ -95,8 +94,8 @@ export async function getContacts(
     for (let attempt = 0; request && Object.keys(request).length; attempt++) {
       const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
       for (const item of out.Responses?.[deps.tableName] ?? []) {
-        const stored = item as StoredContact;
-        if (!stored.erased) found.set(stored.id, toContact(stored));
+        const contact = contactFromItem(item);
+        if (contact) found.set(contact.id, contact);
       }
       request = out.UnprocessedKeys as typeof request;
       if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
@@ -105,8 +104,11 @@ export async function getContacts(
   return ids.map((id) => found.get(id)).filter((c): c is Contact => c !== undefined);
 }
 
-function toContact(item: StoredContact): Contact {
-  const { pk: _pk, sk: _sk, ...rest } = item as StoredContact & { pk?: string; sk?: string };
+/** The contact a stored `PROFILE` item holds; undefined for an erased one (or no item). */
+export function contactFromItem(item: Record<string, unknown> | undefined): Contact | undefined {
+  const stored = item as (StoredContact & { pk?: string; sk?: string }) | undefined;
+  if (!stored || stored.erased) return undefined;
+  const { pk: _pk, sk: _sk, ...rest } = stored;
   return { ...rest, tags: rest.tags ?? [] };
 }
 
@@ -130,7 +132,7 @@ function listEntries(contact: Contact | undefined): Map<string, Entry> {
       pk: contactKeys.index(contact.tenantId, dim, value),
       sk: `${contact.addedAt}#${contact.id}`,
       contactId: contact.id,
-      f,
+      f: entryFilterValues(f, dim),
     };
     out.set(`${entry.pk}\u0000${entry.sk}`, entry);
   }

@@ -74,8 +74,19 @@ export interface UpdateSpec {
  */
 export class UnitOfWork {
   private readonly groups: Group[] = [new Group()];
+  private concurrency = 1;
 
   constructor(readonly tableName: string) {}
+
+  /**
+   * Declares that the groups do not depend on each other's commit order: `commit` may then run up
+   * to `transactions` transactions at once. The last transaction still starts only once every
+   * other one has committed (a job's checkpoint rides in it).
+   */
+  independentGroups(transactions: number): this {
+    this.concurrency = Math.max(1, transactions);
+    return this;
+  }
 
   private get current(): Group {
     return this.groups[this.groups.length - 1]!;
@@ -294,10 +305,29 @@ export class UnitOfWork {
    */
   async commit(db: DynamoDBDocumentClient, options: { token?: string } = {}): Promise<void> {
     const chunks = this.chunks();
-    for (const [index, items] of chunks.entries()) {
+    const commitOne = (index: number) => {
       const token = options.token ? requestToken(`${options.token}:${index}`) : undefined;
-      await this.commitChunk(db, items, this.chunkOps[index] ?? [], token);
-    }
+      return this.commitChunk(db, chunks[index]!, this.chunkOps[index] ?? [], token);
+    };
+    const last = chunks.length - 1;
+    let next = 0;
+    let failed = false;
+    // After a failure no further transaction starts; those in flight settle before it is raised.
+    const settled = await Promise.allSettled(
+      Array.from({ length: Math.min(this.concurrency, Math.max(0, last)) }, async () => {
+        while (next < last && !failed) {
+          try {
+            await commitOne(next++);
+          } catch (error) {
+            failed = true;
+            throw error;
+          }
+        }
+      }),
+    );
+    const rejected = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (rejected) throw rejected.reason;
+    if (last >= 0) await commitOne(last);
   }
 
   private async commitChunk(

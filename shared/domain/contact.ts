@@ -187,6 +187,37 @@ export type IndexDimension =
   | 'segment'
   | 'tag';
 
+/**
+ * The filters of `GET /v1/contacts`, most selective first: a query reads the partition of the
+ * first filter given and applies the others to the values its entries carry.
+ */
+export const FILTER_PRIORITY = [
+  'tag',
+  'account',
+  'owner',
+  'segment',
+  'stage',
+  'hook',
+  'channel',
+  'status',
+] as const;
+export type FilterName = (typeof FILTER_PRIORITY)[number];
+
+/**
+ * The values an entry of `dim` carries: those of the filters a query on its partition can add,
+ * i.e. the filters after `dim` in `FILTER_PRIORITY` (none for `all`, read only without filters).
+ * So a segment or stage change rewrites the entries of the partitions that filter on it, not all.
+ */
+export function entryFilterValues(f: ContactFilterValues, dim: IndexDimension): Partial<ContactFilterValues> {
+  if (dim === 'all') return {};
+  const out: Partial<ContactFilterValues> = {};
+  for (const name of FILTER_PRIORITY.slice(FILTER_PRIORITY.indexOf(dim) + 1)) {
+    if (name === 'tag') out.tags = f.tags;
+    else out[name] = f[name];
+  }
+  return out;
+}
+
 /** The (dimension, value) pairs a contact is listed under. */
 export function indexPostings(contact: Contact): { dim: IndexDimension; value: string }[] {
   const f = filterValues(contact);

@@ -18,7 +18,7 @@ import { queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { type Contact, stageOf } from '../domain/contact.js';
+import { type Contact, FILTER_PRIORITY, type FilterName, stageOf } from '../domain/contact.js';
 import { formatMoney } from '../domain/money.js';
 import {
   ConflictError,
@@ -393,9 +393,6 @@ async function finishErasure(deps: Deps, tenantId: string, id: string): Promise<
     }),
   );
 }
-
-const FILTER_PRIORITY = ['tag', 'account', 'owner', 'segment', 'stage', 'hook', 'channel', 'status'] as const;
-type FilterName = (typeof FILTER_PRIORITY)[number];
 
 /**
  * Lists contacts from the list index, never a scan: the most selective filter picks the index

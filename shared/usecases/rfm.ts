@@ -1,7 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
-import { contactKeys, getContacts, stageContactChange } from '../db/contact-store.js';
+import { contactFromItem, contactKeys, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
@@ -43,8 +43,10 @@ interface RfmCheckpoint {
 }
 
 /** Contacts one step reads and (where changed) writes. */
-const CHUNK = 40;
+const CHUNK = 50;
 const READ_CONCURRENCY = 16;
+/** Transactions of a step in flight at once (see `UnitOfWork.independentGroups`). */
+const COMMIT_CONCURRENCY = 4;
 
 interface Plan {
   /** Every contact the run must look at, sorted by id. */
@@ -162,16 +164,64 @@ const countIndex = (deps: Deps, pk: string) =>
     ConsistentRead: true,
   });
 
-async function contactOrderFacts(deps: Deps, tenantId: string, contactId: string, recordedBefore: string) {
+interface ContactFacts {
+  contact: Contact;
+  orders: RfmOrder[];
+}
+
+/**
+ * One contact's partition in one Query: its profile and its order copies (only those recorded
+ * before the run count). Undefined for an erased or missing contact.
+ */
+async function readContact(
+  deps: Deps,
+  tenantId: string,
+  contactId: string,
+  recordedBefore: string,
+): Promise<ContactFacts | undefined> {
+  let contact: Contact | undefined;
   const orders: RfmOrder[] = [];
-  for await (const item of queryAll<OrderCopy>(deps, {
-    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :o)',
-    ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, contactId).pk, ':o': 'O#' },
-    ProjectionExpression: 'orderId, totalMinor, paidAt, recordedAt, refunds',
+  for await (const item of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': contactKeys.profile(tenantId, contactId).pk },
   })) {
-    if (item.recordedAt <= recordedBefore) orders.push(toRfmOrder(item, recordedBefore));
+    if (item.sk === 'PROFILE') contact = contactFromItem(item);
+    else if (String(item.sk).startsWith('O#')) {
+      const copy = item as unknown as OrderCopy;
+      if (copy.recordedAt <= recordedBefore) orders.push(toRfmOrder(copy, recordedBefore));
+    }
   }
-  return orders;
+  return contact && { contact, orders };
+}
+
+/** The partitions of a chunk's contacts, in id order, `READ_CONCURRENCY` Queries in flight. */
+async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly string[]) {
+  const read = new Map<string, ContactFacts>();
+  await pool(ids, READ_CONCURRENCY, async (id) => {
+    const facts = await readContact(deps, job.tenantId, id, job.params.recordedBefore);
+    if (facts) read.set(id, facts);
+  });
+  return ids.map((id) => read.get(id)).filter((f): f is ContactFacts => f !== undefined);
+}
+
+/**
+ * The next chunk's reads, started while the runner commits the current one (the chunks hold
+ * different contacts). Used once, by the step that starts at `after`; a step run again after a
+ * conflict, or a new process, reads afresh.
+ */
+const prefetched = new Map<string, { after: string; reads: Promise<ContactFacts[] | undefined> }>();
+
+function chunkReads(deps: Deps, job: JobRecord<RfmParams>, after: string, ids: readonly string[]) {
+  const ahead = prefetched.get(job.jobId);
+  prefetched.delete(job.jobId);
+  const reads = ahead?.after === after ? ahead.reads : undefined;
+  return reads ? reads.then((facts) => facts ?? readChunk(deps, job, ids)) : readChunk(deps, job, ids);
+}
+
+function prefetch(deps: Deps, job: JobRecord<RfmParams>, after: string, ids: readonly string[]) {
+  if (ids.length === 0) return;
+  // A failed prefetch is read again by the step that needs it.
+  prefetched.set(job.jobId, { after, reads: readChunk(deps, job, ids).catch(() => undefined) });
 }
 
 const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
@@ -208,13 +258,14 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const p = await plan(job, deps);
     const cp = job.checkpoint;
     const startIndex = lowerBound(p.work, cp.after);
-    const { asOf, recordedBefore, windowDays } = job.params;
+    const { asOf, windowDays } = job.params;
     const settings = await readSettings(deps, job.tenantId);
     const total = Math.max(job.progress.total, p.work.length);
     if (startIndex >= p.work.length) {
       // A step of its own: the stage counts read the indexes, so every contact write is committed.
       await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
       plans.delete(job.jobId);
+      prefetched.delete(job.jobId);
       return {
         checkpoint: cp,
         progress: { done: p.work.length, total },
@@ -224,16 +275,16 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     }
     const ids = p.work.slice(startIndex, startIndex + CHUNK);
     const asOfMs = Date.parse(asOf);
-    const contacts = await getContacts(deps, job.tenantId, ids, true);
-    const orders = new Map<string, RfmOrder[]>();
-    await pool(contacts, READ_CONCURRENCY, async (c) => {
-      orders.set(c.id, await contactOrderFacts(deps, job.tenantId, c.id, recordedBefore));
-    });
+    const chunk = await chunkReads(deps, job, cp.after, ids);
+    prefetch(deps, job, ids.at(-1)!, p.work.slice(startIndex + CHUNK, startIndex + 2 * CHUNK));
 
+    // Each changed contact is a group of its own, conditioned on its version: the groups may commit
+    // side by side, and the checkpoint, in the last transaction, only after all of them.
+    uow.independentGroups(COMMIT_CONCURRENCY);
     let written = 0;
     let events = 0;
     const now = deps.now().toISOString();
-    for (const before of contacts) {
+    for (const { contact: before, orders } of chunk) {
       const score = p.scores.get(before.id);
       const rfm: ContactRfm | undefined = score
         ? {
@@ -258,7 +309,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
               computedAt: asOf,
             }
           : undefined;
-      const stage = lifecycleStage(orders.get(before.id) ?? [], asOfMs, settings.settings.lifecycle);
+      const stage = lifecycleStage(orders, asOfMs, settings.settings.lifecycle);
       const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
       if (!rfmChanged && stage === before.stage) continue;
       const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };

@@ -197,13 +197,16 @@ describe('an RFM run killed at random transactions', () => {
     const versions = new Map(
       (await items(uninterrupted)).filter((i) => i.sk === 'PROFILE').map((i) => [i.pk, i.version]),
     );
-    const transactionsOfOneRun = 40;
+    const transactionsOfOneRun = 12;
     while (kills.size < 5) kills.add(1 + Math.floor(Math.random() * transactionsOfOneRun));
     console.info(`killing after transactions ${[...kills].sort((a, b) => a - b).join(', ')}`);
 
     // Act: each resumption loads the modules afresh (a new Lambda instance: the plan is rebuilt)
+    // A crash right after the finishing transaction leaves a succeeded job: the next start finds
+    // it finished.
+    const done = (outcome: string | undefined) => outcome === 'succeeded' || outcome === 'finished_already';
     const outcomes: string[] = [];
-    for (let attempt = 0; attempt < 40 && outcomes.at(-1) !== 'succeeded'; attempt++) {
+    for (let attempt = 0; attempt < 40 && !done(outcomes.at(-1)); attempt++) {
       vi.resetModules();
       const { runJob: freshRunJob } = await import('../../shared/jobs/runner.js');
       const { rfmJob: freshRfmJob } = await import('../../shared/usecases/rfm.js');
@@ -218,7 +221,8 @@ describe('an RFM run killed at random transactions', () => {
 
     // Assess
     expect(outcomes.filter((o) => o === 'crashed').length).toBeGreaterThan(0);
-    expect([outcomes.at(-1), straight]).toEqual(['succeeded', 'succeeded']);
+    expect(done(outcomes.at(-1))).toBe(true);
+    expect(straight).toBe('succeeded');
     const [after, expected] = [await items(killed), await items(uninterrupted)];
     const [state, expectedState] = [outcomeState(after), outcomeState(expected)];
     expect(state.length).toBe(expectedState.length);
