@@ -4,11 +4,14 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
-import { ConflictError, UnprocessableError } from '../errors.js';
+import { ConflictError, isTransientAwsError, UnprocessableError } from '../errors.js';
+import { logger } from '../logger.js';
 
 const WINDOW_SECONDS = 24 * 3600;
 /** An in-progress record older than this is taken as abandoned (the Lambda died). */
 const IN_PROGRESS_SECONDS = 60;
+/** Writes of the record after the request ran (each already retried by the SDK). */
+const RECORD_WRITE_ATTEMPTS = 4;
 
 export interface IdempotencyScope {
   tenantId: string;
@@ -84,29 +87,53 @@ export async function withIdempotency(
   try {
     response = await run();
   } catch (error) {
-    await release(deps, key);
+    await bestEffort('release', () => release(deps, key));
     throw error;
   }
   const status = response.statusCode ?? 200;
   if (status >= 200 && status < 300) {
     const about = contactIdOf(scope.path, response.body);
-    await deps.db.send(
-      new UpdateCommand({
-        TableName: deps.tableName,
-        Key: key,
-        UpdateExpression: `SET #state = :done, #response = :response${about ? ', gsi1pk = :about, gsi1sk = :scope' : ''}`,
-        ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
-        ExpressionAttributeValues: {
-          ':done': 'completed',
-          ':response': { statusCode: status, headers: response.headers ?? {}, body: response.body ?? '' },
-          ...(about ? { ':about': keys.idempotencyAbout(scope.tenantId, about), ':scope': scopeHash } : {}),
-        },
-      }),
-    );
+    const store = () =>
+      deps.db.send(
+        new UpdateCommand({
+          TableName: deps.tableName,
+          Key: key,
+          UpdateExpression: `SET #state = :done, #response = :response${about ? ', gsi1pk = :about, gsi1sk = :scope' : ''}`,
+          ExpressionAttributeNames: { '#state': 'state', '#response': 'response' },
+          ExpressionAttributeValues: {
+            ':done': 'completed',
+            ':response': { statusCode: status, headers: response.headers ?? {}, body: response.body ?? '' },
+            ...(about ? { ':about': keys.idempotencyAbout(scope.tenantId, about), ':scope': scopeHash } : {}),
+          },
+        }),
+      );
+    await bestEffort('store', store);
   } else {
-    await release(deps, key);
+    await bestEffort('release', () => release(deps, key));
   }
   return response;
+}
+
+/**
+ * The request's work is done: a throttled write of its record must not turn the answer into a
+ * 503 (the client would send it again and do it twice). The write is tried a few more times; if it
+ * still fails, the answer goes out and the record stays in progress — a retry with the key within
+ * 60 s gets 409, later it runs again, as without a record.
+ */
+async function bestEffort(what: 'store' | 'release', write: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (!isTransientAwsError(error)) throw error;
+      if (attempt >= RECORD_WRITE_ATTEMPTS) {
+        logger.warn('idempotency record not updated', { what, errorName: (error as Error).name });
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    }
+  }
 }
 
 async function release(deps: Pick<Deps, 'db' | 'tableName'>, key: { pk: string; sk: string }): Promise<void> {
