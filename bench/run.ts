@@ -3,6 +3,8 @@
  * one table of their headline figures. Figures are measured side by side within each benchmark;
  * compare ratios, not absolute times — these machines are shared.
  */
+import { cpus, loadavg, totalmem } from 'node:os';
+
 const BENCHES: Record<string, { module: string; run: string }> = {
   ingest: { module: './ingest.js', run: 'benchIngest' },
   rfm: { module: './rfm.js', run: 'benchRfm' },
@@ -32,8 +34,11 @@ for (const name of names) {
   }
 }
 
+const machine = `${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ${process.platform}/${process.arch}, node ${process.version}`;
 console.log(
-  `\n=== summary (${started.toISOString()}, ${process.platform}/${process.arch}, node ${process.version}) ===`,
+  `\n=== summary: npm run bench${wanted.length ? ` -- ${wanted.join(' ')}` : ''} (${started.toISOString()} to ${new Date().toISOString()}; ${machine}; load average at the end ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}) ===`,
 );
 console.table(summary);
 process.exit(0);
