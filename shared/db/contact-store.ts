@@ -3,6 +3,8 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Contact,
+  FUNNEL_DIMS,
+  type FunnelDim,
   type FunnelPlace,
   filterValues,
   funnelPlace,
@@ -24,17 +26,37 @@ export const contactKeys = {
   search: (tenantId: string) => `CQ#${tenantId}`,
 };
 
-/** Funnel cells: day items and month roll-ups, sharded by contact (ARCHITECTURE.md). */
+/**
+ * Funnel aggregates (ARCHITECTURE.md), sharded by contact: day and month items per cell, and the
+ * month's roll-ups per dimension value (`B#<dim>#<value>#<shard>`) and per owner and dimension value
+ * (`B#owner=<owner>#<dim>#<value>#<shard>`).
+ */
 export const FUNNEL_SHARDS = 4;
+const funnelPartition = (tenantId: string, month: string) => `FA#${tenantId}#${month}`;
+/** The sort-key prefix of a month's roll-ups of `dim` (within one owner's contacts if given). */
+const rollupPrefix = (dim: FunnelDim, owner?: string) =>
+  owner === undefined ? `B#${dim}#` : `B#owner=${owner}#${dim}#`;
 export const funnelKeys = {
-  partition: (tenantId: string, month: string) => `FA#${tenantId}#${month}`,
+  partition: funnelPartition,
   day: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `D#${day}#${cell}#${shard}`,
   }),
   month: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `M#${cell}#${shard}`,
+  }),
+  rollupPrefix,
+  rollup: (
+    tenantId: string,
+    day: string,
+    dim: FunnelDim,
+    value: string,
+    shard: number,
+    owner?: string,
+  ): Key => ({
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
+    sk: `${rollupPrefix(dim, owner)}${value}#${shard}`,
   }),
 };
 
@@ -230,7 +252,11 @@ export function stageContactChange(
   );
 }
 
-/** Moves a contact's funnel contribution from one place to another (either may be absent). */
+/**
+ * Moves a contact's funnel contribution from one place to another (either may be absent): its day
+ * and month cell items, and the month's roll-ups of each of its dimension values, overall and
+ * within its owner's contacts (moves on one item net out when the unit of work merges them).
+ */
 export function moveFunnel(
   uow: UnitOfWork,
   tenantId: string,
@@ -246,7 +272,8 @@ export function moveFunnel(
     if (!place) continue;
     const cell = cellId(place);
     const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
-    const attrs = { ...place.dims, month: place.day.slice(0, 7) };
+    const month = place.day.slice(0, 7);
+    const attrs = { ...place.dims, month };
     uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
       ...attrs,
       day: place.day,
@@ -254,6 +281,22 @@ export function moveFunnel(
     });
     // A month roll-up holds contacts of many days: it carries no day of its own.
     uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
+    const owner = place.dims.owner;
+    for (const dim of FUNNEL_DIMS) {
+      const value = place.dims[dim];
+      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard), add, {
+        [dim]: value,
+        month,
+        kind: 'rollup',
+      });
+      if (dim === 'owner') continue;
+      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard, owner), add, {
+        owner,
+        [dim]: value,
+        month,
+        kind: 'rollup',
+      });
+    }
   }
 }
 

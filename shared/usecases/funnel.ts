@@ -1,7 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
 import type { Deps } from '../app/deps.js';
 import { funnelKeys } from '../db/contact-store.js';
+import { queryAll } from '../db/query.js';
 import { readSettings } from '../db/tenant-store.js';
 import type { FunnelCounters } from '../domain/contact.js';
 import { addCounters, compareFunnels, emptyCounters, type FunnelFigures, figures } from '../domain/funnel.js';
@@ -58,33 +58,56 @@ function nextMonth(month: string): string {
   return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
-async function readCells(deps: Deps, tenantId: string, query: Query): Promise<Cell[]> {
-  const slices = monthSlices(query.from, query.to);
+type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+
+/**
+ * The items of a whole month that answer `filters` × `by`, as a sort-key prefix (ARCHITECTURE.md):
+ *  - no filter: the roll-ups of `by` (of `stage` for the total and `cohort_month`: every contact has one);
+ *  - owner only: that owner's roll-ups of `by` (its `owner` roll-ups for the total, `cohort_month`, `owner`);
+ *  - one other filter (and maybe owner), `by` absent, `cohort_month` or that filter: its roll-ups;
+ *  - anything else: the month's cell items, filtered and grouped in memory.
+ * Items keep the values they are keyed by as attributes, so the same filter and grouping apply.
+ */
+export function wholeMonthPrefix(filters: Filters, by: Query['by']): string {
+  const { owner, ...rest } = filters;
+  const others = (Object.keys(rest) as (keyof typeof rest)[]).filter((name) => rest[name] !== undefined);
+  // With one owner, grouping by owner is one group: the total's items carry the owner.
+  const grouping = by === 'cohort_month' || (by === 'owner' && owner !== undefined) ? undefined : by;
+  if (others.length > 1) return 'M#';
+  if (others.length === 1) {
+    const [name] = others as [keyof typeof rest];
+    if (grouping !== undefined && grouping !== name) return 'M#';
+    return `${funnelKeys.rollupPrefix(name, owner)}${rest[name]}#`;
+  }
+  if (owner === undefined) return funnelKeys.rollupPrefix(grouping ?? 'stage');
+  if (grouping === undefined) return `${funnelKeys.rollupPrefix('owner')}${owner}#`;
+  return funnelKeys.rollupPrefix(grouping, owner);
+}
+
+/**
+ * The aggregate items of [from, to]: per whole month one Query of the items `wholeMonthPrefix`
+ * names, per partial edge month one Query of its day cells; all months at once.
+ */
+async function readItems(deps: Deps, tenantId: string, query: Query, filters: Filters): Promise<Cell[]> {
+  const prefix = wholeMonthPrefix(filters, query.by);
   const pages = await Promise.all(
-    slices.map(async (slice) => {
-      const cells: Cell[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            KeyConditionExpression: slice.whole
-              ? 'pk = :pk AND begins_with(sk, :m)'
-              : 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: slice.whole
-              ? { ':pk': funnelKeys.partition(tenantId, slice.month), ':m': 'M#' }
-              : {
-                  ':pk': funnelKeys.partition(tenantId, slice.month),
-                  ':from': `D#${slice.from}`,
-                  ':to': `D#${slice.to}#~`,
-                },
-            ExclusiveStartKey: start,
-          }),
-        );
-        cells.push(...((out.Items ?? []) as Cell[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return cells;
+    monthSlices(query.from, query.to).map(async (slice) => {
+      const pk = funnelKeys.partition(tenantId, slice.month);
+      const items: Cell[] = [];
+      for await (const item of queryAll<Cell>(
+        deps,
+        slice.whole
+          ? {
+              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+              ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
+            }
+          : {
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+              ExpressionAttributeValues: { ':pk': pk, ':from': `D#${slice.from}`, ':to': `D#${slice.to}#~` },
+            },
+      ))
+        items.push(item);
+      return items;
     }),
   );
   return pages.flat();
@@ -131,16 +154,19 @@ export async function funnel(deps: Deps, caller: Caller, query: Query) {
 }
 
 async function computeFunnel(deps: Deps, caller: Caller, query: Query) {
-  const { currency } = (await readSettings(deps, caller.tenantId)).settings;
-  const filters: Partial<Record<(typeof FILTERS)[number], string>> = {};
+  const filters: Filters = {};
   for (const name of FILTERS) if (query[name] !== undefined) filters[name] = query[name];
-  if (caller.role === 'staff') {
-    if (filters.owner !== undefined && filters.owner !== caller.staffId) filters.owner = '\u0000nobody';
-    else filters.owner = caller.staffId;
-  }
+  // Staff see their own contacts: another owner filter selects nothing.
+  const nobody = caller.role === 'staff' && filters.owner !== undefined && filters.owner !== caller.staffId;
+  if (caller.role === 'staff') filters.owner = caller.staffId;
+  const [settings, items] = await Promise.all([
+    readSettings(deps, caller.tenantId),
+    nobody ? [] : readItems(deps, caller.tenantId, query, filters),
+  ]);
+  const { currency } = settings.settings;
   const total = emptyCounters();
   const groups = new Map<string, FunnelCounters>();
-  for (const cell of await readCells(deps, caller.tenantId, query)) {
+  for (const cell of items) {
     if (!FILTERS.every((name) => filters[name] === undefined || cell[name] === filters[name])) continue;
     addCounters(total, cell);
     if (query.by) {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { FunnelCounters } from '../../shared/domain/contact.js';
 import { compareFunnels, FACTORS, type FunnelFigures, figures } from '../../shared/domain/funnel.js';
 import { minorUnits } from '../../shared/domain/locale.js';
-import { monthSlices } from '../../shared/usecases/funnel.js';
+import { monthSlices, wholeMonthPrefix } from '../../shared/usecases/funnel.js';
 
 const counters = (c: Partial<FunnelCounters>): FunnelCounters => ({
   contacts: 0,
@@ -255,5 +255,34 @@ describe('month slices of a funnel range', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('the items a whole month is read from', () => {
+  it('are one dimension’s roll-ups for an unfiltered query, whatever the by', () => {
+    expect(wholeMonthPrefix({}, undefined)).toBe('B#stage#');
+    expect(wholeMonthPrefix({}, 'cohort_month')).toBe('B#stage#');
+    expect(wholeMonthPrefix({}, 'hook')).toBe('B#hook#');
+    expect(wholeMonthPrefix({}, 'owner')).toBe('B#owner#');
+  });
+
+  it('are one owner’s roll-ups for a staff member or an owner filter', () => {
+    expect(wholeMonthPrefix({ owner: 'ana' }, undefined)).toBe('B#owner#ana#');
+    expect(wholeMonthPrefix({ owner: 'ana' }, 'owner')).toBe('B#owner#ana#');
+    expect(wholeMonthPrefix({ owner: 'ana' }, 'segment')).toBe('B#owner=ana#segment#');
+    expect(wholeMonthPrefix({ owner: 'ana', hook: 'gift' }, 'cohort_month')).toBe('B#owner=ana#hook#gift#');
+  });
+
+  it('are one value’s roll-ups for one filter grouped by nothing, cohort month or itself', () => {
+    expect(wholeMonthPrefix({ channel: 'store' }, undefined)).toBe('B#channel#store#');
+    expect(wholeMonthPrefix({ channel: 'store' }, 'channel')).toBe('B#channel#store#');
+    expect(wholeMonthPrefix({ account: 'wx1' }, 'cohort_month')).toBe('B#account#wx1#');
+  });
+
+  it('are the cells for two filters, or a filter grouped by another dimension', () => {
+    expect(wholeMonthPrefix({ channel: 'store', hook: 'gift' }, undefined)).toBe('M#');
+    expect(wholeMonthPrefix({ channel: 'store' }, 'hook')).toBe('M#');
+    expect(wholeMonthPrefix({ owner: 'ana', channel: 'store' }, 'hook')).toBe('M#');
+    expect(wholeMonthPrefix({ channel: 'store' }, 'owner')).toBe('M#');
   });
 });
