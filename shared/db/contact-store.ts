@@ -27,17 +27,21 @@ export const contactKeys = {
 };
 
 /**
- * Funnel aggregates (ARCHITECTURE.md), sharded by contact: day and month items per cell, and the
- * month's roll-ups per dimension value (`B#<dim>#<value>#<shard>`) and per owner and dimension value
- * (`B#owner=<owner>#<dim>#<value>#<shard>`).
+ * Funnel aggregates (ARCHITECTURE.md), sharded by contact: per month, day and month items of each
+ * cell (`FA#<t>#<YYYY-MM>`); per year, the months' roll-ups of each dimension value
+ * (`FR#<t>#<YYYY>`, `B#<dim>#<YYYY-MM>#<value>#<shard>`) and the same within each owner's
+ * contacts (`B#owner=<owner>#<dim>#<YYYY-MM>#<value>#<shard>`), so whole months of a year are one
+ * Query.
  */
 export const FUNNEL_SHARDS = 4;
 const funnelPartition = (tenantId: string, month: string) => `FA#${tenantId}#${month}`;
-/** The sort-key prefix of a month's roll-ups of `dim` (within one owner's contacts if given). */
+const rollupPartition = (tenantId: string, year: string) => `FR#${tenantId}#${year}`;
+/** The sort-key prefix of the roll-ups of `dim` (within one owner's contacts if given). */
 const rollupPrefix = (dim: FunnelDim, owner?: string) =>
   owner === undefined ? `B#${dim}#` : `B#owner=${owner}#${dim}#`;
 export const funnelKeys = {
   partition: funnelPartition,
+  rollupPartition,
   day: (tenantId: string, day: string, cell: string, shard: number): Key => ({
     pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `D#${day}#${cell}#${shard}`,
@@ -47,6 +51,12 @@ export const funnelKeys = {
     sk: `M#${cell}#${shard}`,
   }),
   rollupPrefix,
+  /** The roll-ups of `prefix` for the months `first`..`last` of one year, as a sort-key range. */
+  rollupRange: (prefix: string, first: string, last: string) => ({
+    from: `${prefix}${first}#`,
+    // '$' follows '#': past every key of the last month, whatever its value holds.
+    to: `${prefix}${last}$`,
+  }),
   rollup: (
     tenantId: string,
     day: string,
@@ -55,8 +65,8 @@ export const funnelKeys = {
     shard: number,
     owner?: string,
   ): Key => ({
-    pk: funnelPartition(tenantId, day.slice(0, 7)),
-    sk: `${rollupPrefix(dim, owner)}${value}#${shard}`,
+    pk: rollupPartition(tenantId, day.slice(0, 4)),
+    sk: `${rollupPrefix(dim, owner)}${day.slice(0, 7)}#${value}#${shard}`,
   }),
 };
 

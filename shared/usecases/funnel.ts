@@ -27,8 +27,8 @@ interface Cell extends FunnelCounters {
 }
 
 /**
- * The months of [from, to]: whole months are read from their roll-up items, the partial months at
- * either end from their day items — a year costs at most 12 partitions, never contacts or orders.
+ * The months of [from, to]: whole months are read from roll-ups or month cells, the partial months
+ * at either end from their day cells — never contacts or orders.
  */
 export function monthSlices(
   from: string,
@@ -61,51 +61,57 @@ function nextMonth(month: string): string {
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 /**
- * The items of a whole month that answer `filters` × `by`, as a sort-key prefix (ARCHITECTURE.md):
+ * The roll-ups that answer `filters` × `by` for whole months, as a sort-key prefix (ARCHITECTURE.md),
+ * or undefined where only the cells can:
  *  - no filter: the roll-ups of `by` (of `stage` for the total and `cohort_month`: every contact has one);
- *  - owner only: that owner's roll-ups of `by` (its `owner` roll-ups for the total, `cohort_month`, `owner`);
- *  - one other filter (and maybe owner), `by` absent, `cohort_month` or that filter: its roll-ups;
- *  - anything else: the month's cell items, filtered and grouped in memory.
+ *  - owner only: that owner's roll-ups of `by` (of `stage` for the total, `cohort_month` and `owner`);
+ *  - one other filter (and maybe owner), `by` absent, `cohort_month` or that filter: that filter's
+ *    roll-ups (every value; the filter picks its own in memory);
+ *  - two filters besides owner, or a filter grouped by another dimension: the cells.
  * Items keep the values they are keyed by as attributes, so the same filter and grouping apply.
  */
-export function wholeMonthPrefix(filters: Filters, by: Query['by']): string {
+export function rollupPrefixFor(filters: Filters, by: Query['by']): string | undefined {
   const { owner, ...rest } = filters;
   const others = (Object.keys(rest) as (keyof typeof rest)[]).filter((name) => rest[name] !== undefined);
   // With one owner, grouping by owner is one group: the total's items carry the owner.
   const grouping = by === 'cohort_month' || (by === 'owner' && owner !== undefined) ? undefined : by;
-  if (others.length > 1) return 'M#';
+  if (others.length > 1) return undefined;
   if (others.length === 1) {
     const [name] = others as [keyof typeof rest];
-    if (grouping !== undefined && grouping !== name) return 'M#';
-    return `${funnelKeys.rollupPrefix(name, owner)}${rest[name]}#`;
+    return grouping === undefined || grouping === name ? funnelKeys.rollupPrefix(name, owner) : undefined;
   }
-  if (owner === undefined) return funnelKeys.rollupPrefix(grouping ?? 'stage');
-  if (grouping === undefined) return `${funnelKeys.rollupPrefix('owner')}${owner}#`;
-  return funnelKeys.rollupPrefix(grouping, owner);
+  return funnelKeys.rollupPrefix(grouping ?? 'stage', owner);
 }
 
 /**
- * The aggregate items of [from, to]: per whole month one Query of the items `wholeMonthPrefix`
- * names, per partial edge month one Query of its day cells; all months at once.
+ * The aggregate items of [from, to], all Queries at once: the whole months from their roll-ups
+ * (one Query per year) or else from their month cells (one per month), the partial edge months
+ * from their day cells (one each).
  */
 async function readItems(deps: Deps, tenantId: string, query: Query, filters: Filters): Promise<Cell[]> {
-  const prefix = wholeMonthPrefix(filters, query.by);
+  const prefix = rollupPrefixFor(filters, query.by);
+  const reads: { pk: string; from: string; to: string }[] = [];
+  const wholeByYear = new Map<string, string[]>();
+  for (const slice of monthSlices(query.from, query.to)) {
+    const pk = funnelKeys.partition(tenantId, slice.month);
+    if (!slice.whole) reads.push({ pk, from: `D#${slice.from}`, to: `D#${slice.to}#~` });
+    else if (prefix === undefined) reads.push({ pk, from: 'M#', to: 'M#~' });
+    else {
+      const year = slice.month.slice(0, 4);
+      wholeByYear.set(year, [...(wholeByYear.get(year) ?? []), slice.month]);
+    }
+  }
+  for (const [year, months] of wholeByYear) {
+    const range = funnelKeys.rollupRange(prefix!, months[0]!, months.at(-1)!);
+    reads.push({ pk: funnelKeys.rollupPartition(tenantId, year), ...range });
+  }
   const pages = await Promise.all(
-    monthSlices(query.from, query.to).map(async (slice) => {
-      const pk = funnelKeys.partition(tenantId, slice.month);
+    reads.map(async ({ pk, from, to }) => {
       const items: Cell[] = [];
-      for await (const item of queryAll<Cell>(
-        deps,
-        slice.whole
-          ? {
-              KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-              ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix },
-            }
-          : {
-              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-              ExpressionAttributeValues: { ':pk': pk, ':from': `D#${slice.from}`, ':to': `D#${slice.to}#~` },
-            },
-      ))
+      for await (const item of queryAll<Cell>(deps, {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+      }))
         items.push(item);
       return items;
     }),
