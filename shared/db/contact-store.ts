@@ -4,6 +4,8 @@ import type { Deps } from '../app/deps.js';
 import {
   type Contact,
   entryFilterValues,
+  FUNNEL_DIMS,
+  type FunnelDim,
   type FunnelPlace,
   filterValues,
   funnelPlace,
@@ -25,17 +27,47 @@ export const contactKeys = {
   search: (tenantId: string) => `CQ#${tenantId}`,
 };
 
-/** Funnel cells: day items and month roll-ups, sharded by contact (ARCHITECTURE.md). */
+/**
+ * Funnel aggregates (ARCHITECTURE.md), sharded by contact: per month, day and month items of each
+ * cell (`FA#<t>#<YYYY-MM>`); per year, the months' roll-ups of each dimension value
+ * (`FR#<t>#<YYYY>`, `B#<dim>#<YYYY-MM>#<value>#<shard>`) and the same within each owner's
+ * contacts (`B#owner=<owner>#<dim>#<YYYY-MM>#<value>#<shard>`), so whole months of a year are one
+ * Query.
+ */
 export const FUNNEL_SHARDS = 4;
+const funnelPartition = (tenantId: string, month: string) => `FA#${tenantId}#${month}`;
+const rollupPartition = (tenantId: string, year: string) => `FR#${tenantId}#${year}`;
+/** The sort-key prefix of the roll-ups of `dim` (within one owner's contacts if given). */
+const rollupPrefix = (dim: FunnelDim, owner?: string) =>
+  owner === undefined ? `B#${dim}#` : `B#owner=${owner}#${dim}#`;
 export const funnelKeys = {
-  partition: (tenantId: string, month: string) => `FA#${tenantId}#${month}`,
+  partition: funnelPartition,
+  rollupPartition,
   day: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `D#${day}#${cell}#${shard}`,
   }),
   month: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `M#${cell}#${shard}`,
+  }),
+  rollupPrefix,
+  /** The roll-ups of `prefix` for the months `first`..`last` of one year, as a sort-key range. */
+  rollupRange: (prefix: string, first: string, last: string) => ({
+    from: `${prefix}${first}#`,
+    // '$' follows '#': past every key of the last month, whatever its value holds.
+    to: `${prefix}${last}$`,
+  }),
+  rollup: (
+    tenantId: string,
+    day: string,
+    dim: FunnelDim,
+    value: string,
+    shard: number,
+    owner?: string,
+  ): Key => ({
+    pk: rollupPartition(tenantId, day.slice(0, 4)),
+    sk: `${rollupPrefix(dim, owner)}${day.slice(0, 7)}#${value}#${shard}`,
   }),
 };
 
@@ -264,7 +296,11 @@ export function stageContactChange(
   );
 }
 
-/** Moves a contact's funnel contribution from one place to another (either may be absent). */
+/**
+ * Moves a contact's funnel contribution from one place to another (either may be absent): its day
+ * and month cell items, and the month's roll-ups of each of its dimension values, overall and
+ * within its owner's contacts (moves on one item net out when the unit of work merges them).
+ */
 export function moveFunnel(
   uow: UnitOfWork,
   tenantId: string,
@@ -280,7 +316,8 @@ export function moveFunnel(
     if (!place) continue;
     const cell = cellId(place);
     const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
-    const attrs = { ...place.dims, month: place.day.slice(0, 7) };
+    const month = place.day.slice(0, 7);
+    const attrs = { ...place.dims, month };
     uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
       ...attrs,
       day: place.day,
@@ -288,6 +325,22 @@ export function moveFunnel(
     });
     // A month roll-up holds contacts of many days: it carries no day of its own.
     uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
+    const owner = place.dims.owner;
+    for (const dim of FUNNEL_DIMS) {
+      const value = place.dims[dim];
+      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard), add, {
+        [dim]: value,
+        month,
+        kind: 'rollup',
+      });
+      if (dim === 'owner') continue;
+      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard, owner), add, {
+        owner,
+        [dim]: value,
+        month,
+        kind: 'rollup',
+      });
+    }
   }
 }
 
