@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
+import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack.js';
+import { createDocumentClient } from '../../shared/db/client.js';
+import { scanAll } from './table.js';
 
 export interface TestResponse<T = unknown> {
   status: number;
@@ -16,6 +20,8 @@ export interface TestStack extends LocalStack {
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<TestResponse<T>>;
+  /** Every item of the stack's table. */
+  scan(): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -40,7 +46,20 @@ export async function startTestStack(
     ...(shared ? { dynamoEndpoint: shared } : {}),
     ...stackOptions,
   });
+  const db = createDocumentClient(
+    new DynamoDBClient({
+      endpoint: stack.dynamoEndpoint,
+      region: LOCAL_AWS.region,
+      credentials: LOCAL_AWS.credentials,
+    }),
+  );
+  const stop = stack.stop.bind(stack);
   return Object.assign(stack, {
+    scan: () => scanAll(db, stack.tableName),
+    stop: async () => {
+      db.destroy();
+      await stop();
+    },
     request: <T>(
       method: string,
       path: string,

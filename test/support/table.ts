@@ -24,17 +24,23 @@ export async function freshTable(
   const tableName = `siyu-unit-${randomUUID().slice(0, 8)}`;
   await ensureTable(client, tableName);
   const raw = createDocumentClient(client);
-  const scan = async () => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await raw.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
+  const scan = () => scanAll(raw, tableName);
   return { db: wrap(raw), raw, tableName, now: () => new Date(), scan };
+}
+
+/** Every item of a table, page by page (tests compare whole tables before and after). */
+export async function scanAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** A document client that lets every call through and then fails chosen ones (the write happened). */
