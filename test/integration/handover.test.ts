@@ -6,7 +6,7 @@ const CONTACTS = 10_000;
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  stack = await startTestStack({ ownDynamo: true });
 });
 
 afterAll(async () => {

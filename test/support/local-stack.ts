@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { inject } from 'vitest';
 import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack.js';
@@ -57,8 +57,10 @@ export async function startTestStack(
   return Object.assign(stack, {
     scan: () => scanAll(db, stack.tableName),
     stop: async () => {
-      db.destroy();
       await stop();
+      // The run's shared DynamoDB Local keeps every table in memory: a finished file's goes.
+      if (shared) await db.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => {});
+      db.destroy();
     },
     request: <T>(
       method: string,
