@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
 import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack.js';
 import { createDocumentClient } from '../../shared/db/client.js';
-import { scanAll } from './table.js';
+import { scanAll, workerDynamoEndpoint } from './table.js';
 
 export interface TestResponse<T = unknown> {
   status: number;
@@ -36,7 +35,7 @@ export async function startTestStack(
   } = {},
 ): Promise<TestStack> {
   const { ownDynamo, ...stackOptions } = options;
-  const shared = ownDynamo ? undefined : inject('dynamoEndpoint');
+  const shared = ownDynamo ? undefined : workerDynamoEndpoint();
   const stack = await startLocalStack({
     port: 0,
     schedules: false,
