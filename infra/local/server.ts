@@ -518,6 +518,8 @@ function sendJson(
   contentType = 'application/json',
 ): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
+  // A 503 tells the client when to try again, as the gateway's own would.
+  const retry = status === 503 ? { 'retry-after': '1' } : {};
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...retry });
   res.end(text);
 }

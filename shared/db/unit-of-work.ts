@@ -49,6 +49,17 @@ const CONFLICT_RETRIES = 9;
 
 const keyId = (key: Key) => `${key.pk}\u0000${key.sk}`;
 
+/** What a condition check asks of its item (undefined for a write): equal checks are one. */
+function checkSignature(op: Op): string | undefined {
+  const check = op.item.ConditionCheck;
+  if (!check) return undefined;
+  return JSON.stringify([
+    check.ConditionExpression,
+    check.ExpressionAttributeNames,
+    check.ExpressionAttributeValues,
+  ]);
+}
+
 export interface UpdateSpec {
   key: Key;
   /** A full UpdateExpression (`SET ... REMOVE ...`). */
@@ -200,6 +211,8 @@ export class UnitOfWork {
   chunks(): TransactItem[][] {
     const chunks: { items: TransactItem[]; ops: Op[] }[] = [];
     let opIds = new Set<string>();
+    /** The checks of the transaction being packed, by item: one identical check serves all groups. */
+    let checks = new Map<string, string>();
     let counters = new Map<string, CounterDelta>();
     let ops: Op[] = [];
     let events: OutboxEvent[] = [];
@@ -218,6 +231,7 @@ export class UnitOfWork {
       ];
       if (items.length) chunks.push({ items, ops });
       opIds = new Set();
+      checks = new Map();
       counters = new Map();
       ops = [];
       events = [];
@@ -227,17 +241,26 @@ export class UnitOfWork {
       if (group.size > MAX_TRANSACTION_ITEMS) {
         throw new Error(`An atomic group of ${group.size} items exceeds ${MAX_TRANSACTION_ITEMS}`);
       }
-      const groupOpIds = group.ops.map((o) => keyId(o.key));
+      // A check the transaction already makes (the same owner of many imported contacts) is shared.
+      const shared = (op: Op) => {
+        const signature = checkSignature(op);
+        return signature !== undefined && checks.get(keyId(op.key)) === signature;
+      };
+      const groupOps = group.ops.filter((op) => !shared(op));
       const clashes =
-        groupOpIds.some((id) => opIds.has(id) || counters.has(id)) ||
+        groupOps.some((op) => opIds.has(keyId(op.key)) || counters.has(keyId(op.key))) ||
         [...group.counters.keys()].some((id) => opIds.has(id));
       const newCounters = [...group.counters.keys()].filter((id) => !counters.has(id)).length;
       const size = ops.length + counters.size + events.length;
-      if (clashes || size + group.ops.length + newCounters + group.events.length > MAX_TRANSACTION_ITEMS)
+      if (clashes || size + groupOps.length + newCounters + group.events.length > MAX_TRANSACTION_ITEMS) {
         flush();
-      for (const op of group.ops) {
+        groupOps.splice(0, groupOps.length, ...group.ops);
+      }
+      for (const op of groupOps) {
         ops.push(op);
         opIds.add(keyId(op.key));
+        const signature = checkSignature(op);
+        if (signature) checks.set(keyId(op.key), signature);
       }
       for (const [id, delta] of group.counters) {
         const existing = counters.get(id);

@@ -154,7 +154,17 @@ export async function createContact(deps: Deps, caller: Caller, input: CreateInp
   const uow = new UnitOfWork(deps.tableName);
   stageCreate(uow, contact, settings, now);
   stageTenantHasData(uow, caller.tenantId, settings);
-  await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
+  try {
+    await withExistingId(deps, caller.tenantId, () => uow.commit(deps.db));
+  } catch (error) {
+    // An id made by this request, found taken: a resend of this very transaction after its first
+    // answer was lost (the retry not recognised as the same) met what the first attempt stored.
+    const taken = error instanceof IdentityTakenError || error instanceof ContactIdTakenError;
+    if (!(taken && input.id === undefined && error.existingId === contact.id)) throw error;
+    const stored = await getContact(deps, caller.tenantId, contact.id, true);
+    if (!stored) throw error;
+    return stored;
+  }
   return { ...contact, version: 1 };
 }
 

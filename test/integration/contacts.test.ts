@@ -1,7 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../shared/db/client.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
 import { staffToken } from '../support/tokens.js';
@@ -19,15 +16,7 @@ afterAll(async () => {
 });
 
 async function scanTable(): Promise<string> {
-  const db = createDocumentClient(new DynamoDBClient({ endpoint: stack.dynamoEndpoint }));
-  const items: unknown[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return JSON.stringify(items);
+  return JSON.stringify(await stack.scan());
 }
 
 describe('contacts', () => {

@@ -1,16 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
-import { createDocumentClient } from '../../shared/db/client.js';
 import { CHANNELS, HOOKS } from '../../shared/domain/contact.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Caller } from '../../shared/http/auth.js';
 import { jobRegistry } from '../../shared/jobs/registry.js';
 import { runJob } from '../../shared/jobs/runner.js';
-import { FunnelQuery } from '../../shared/schemas/metrics.js';
+import { FUNNEL_BY, FunnelQuery } from '../../shared/schemas/metrics.js';
 import { createContact, eraseContact, patchContact } from '../../shared/usecases/contacts.js';
 import { funnel } from '../../shared/usecases/funnel.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
@@ -30,17 +27,7 @@ import { freshTable } from '../support/table.js';
 
 const ZONE_OFFSET_MS = 8 * 3_600_000;
 const DAY_MS = 86_400_000;
-const BYS = [
-  undefined,
-  'channel',
-  'channelDetail',
-  'hook',
-  'owner',
-  'account',
-  'cohort_month',
-  'segment',
-  'stage',
-] as const;
+const BYS = [undefined, ...FUNNEL_BY] as const;
 type By = Exclude<(typeof BYS)[number], undefined>;
 const FILTERS = ['channel', 'channelDetail', 'hook', 'owner', 'account'] as const;
 type Filter = (typeof FILTERS)[number];
@@ -280,16 +267,7 @@ let stack: TestStack;
 let brand: Awaited<ReturnType<typeof tenantSession>>;
 
 async function scanTable(): Promise<Item[]> {
-  const db = createDocumentClient(new DynamoDBClient({ endpoint: stack.dynamoEndpoint }));
-  const items: Item[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...((page.Items ?? []) as Item[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  db.destroy();
-  return items;
+  return (await stack.scan()) as Item[];
 }
 
 /** The five months before the current one (tenant zone), oldest first: all in the past. */

@@ -9,6 +9,7 @@ import type { RouteDecl } from '../../shared/app/types.js';
 import { createDocumentClient } from '../../shared/db/client.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestResponse, type TestStack } from '../support/local-stack.js';
+import { pathFor } from '../support/routes.js';
 import {
   body as bytesOf,
   decodeYouzanMsg,
@@ -51,15 +52,6 @@ const YOUZAN_CLIENT_ID = 'fuzz-youzan-client';
 const declared = Object.entries(routes as Record<string, RouteDecl>);
 const bodyRoutes = declared.filter(([, r]) => r.body !== undefined);
 const queryRoutes = declared.filter(([, r]) => r.query !== undefined);
-
-/** The id kind of a path parameter, by the path segment before it. */
-const idKinds: Record<string, string> = {
-  'staff/{id}': 'staff',
-  'accounts/{id}': 'account',
-  'contacts/{id}': 'contact',
-  'shops/{id}': 'shop',
-  'posts/{id}': 'post',
-};
 
 /** A valid body per route: the seed the mutations start from (the fuller, the deeper they reach). */
 const validBodies: Record<string, () => unknown> = {
@@ -349,14 +341,8 @@ const pathIdArb = fc.oneof(
   { weight: 1, arbitrary: anyString },
 );
 
-function concretePath(routeKey: string, anyId?: string): string {
-  const path = routeKey.split(' ')[1]!;
-  return path.replace(/([a-z-]+)\/\{(\w+)\}/g, (match, segment: string) => {
-    const kind = idKinds[`${segment}/${match.slice(segment.length + 1)}`];
-    if (!kind) throw new Error(`${routeKey}: say which id kind {${segment}} carries in idKinds`);
-    return `${segment}/${encodeSegment(anyId ?? ids[kind]!)}`;
-  });
-}
+const concretePath = (routeKey: string, anyId?: string) =>
+  pathFor(routeKey, (kind) => encodeSegment(anyId ?? ids[kind]!));
 
 /** A path segment for any string (a lone surrogate, which URLs cannot carry, becomes U+FFFD). */
 function encodeSegment(value: string): string {

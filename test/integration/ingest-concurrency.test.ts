@@ -1,7 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../shared/db/client.js';
 import { type Contact, stageOf } from '../../shared/domain/contact.js';
 import { formatMoney } from '../../shared/domain/money.js';
 import { type OrderFact, statsAt } from '../../shared/domain/orders.js';
@@ -211,15 +208,7 @@ function plan(now: number): { orders: PlannedOrder[]; sequence: Planned[] } {
 }
 
 async function scanTenant(tenant: string): Promise<Record<string, unknown>[]> {
-  const db = createDocumentClient(new DynamoDBClient({ endpoint: stack.dynamoEndpoint }));
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items.filter(
+  return (await stack.scan()).filter(
     (i) =>
       String(i.pk).includes(`#${tenant}#`) ||
       (String(i.pk).startsWith('EV#') && String(i.detail).includes(`"tenantId":"${tenant}"`)),

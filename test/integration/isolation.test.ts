@@ -3,6 +3,7 @@ import { routes } from '../../shared/app/declaration.js';
 import type { RouteDecl } from '../../shared/app/types.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
+import { pathFor, validBodies } from '../support/routes.js';
 
 /**
  * Table-driven from the app declaration: every route is covered, so a new route fails here until
@@ -13,59 +14,12 @@ let owner: Awaited<ReturnType<typeof tenantSession>>;
 let intruder: Awaited<ReturnType<typeof tenantSession>>;
 const ids: Record<string, string> = {};
 
-/** The id kind of a path parameter, by the path segment before it. */
-const idKinds: Record<string, string> = {
-  'staff/{id}': 'staff',
-  'accounts/{id}': 'account',
-  'contacts/{id}': 'contact',
-  'tags/{tag}': 'tag',
-  'shops/{id}': 'shop',
-  'orders/{orderId}': 'order',
-  'jobs/{jobId}': 'job',
-  'posts/{id}': 'post',
-};
-
-/** A valid body per route, so only tenancy or role can refuse it. */
-const bodies: Record<string, () => unknown> = {
-  'PUT /v1/settings': () => ({ rfm: { windowDays: 300 } }),
-  'POST /v1/staff': () => ({ id: 'new-staff', name: 'New' }),
-  'PATCH /v1/staff/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/staff/{id}/handover': () => ({ toStaffId: ids.staff }),
-  'POST /v1/accounts': () => ({ name: 'Acc', platform: 'wecom', operatorStaffId: ids.staff }),
-  'PATCH /v1/accounts/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/contacts': () => ({ name: 'N', channel: 'store' }),
-  'POST /v1/contacts/batch': () => ({ contacts: [{ name: 'N', channel: 'store' }] }),
-  'PATCH /v1/contacts/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/contacts/{id}/tags': () => ({ tags: ['x'] }),
-  'POST /v1/orders/batch': () => ({
-    orders: [
-      {
-        id: 'iso-o2',
-        total: '1.00',
-        currency: 'CNY',
-        paidAt: '2026-01-01T00:00:00Z',
-        contact: { externalId: 'iso-2' },
-      },
-    ],
-  }),
-  'POST /v1/shops': () => ({ name: 'S', platform: 'generic' }),
-  'PATCH /v1/shops/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/shops/{id}/rotate-secret': () => ({}),
-  'PUT /v1/accounts/{id}/posting-plan': () => ({ dailyMin: 2 }),
-  'POST /v1/posts': () => ({ accountId: ids.account, category: 'life', plannedAt: '2026-01-01T00:00:00Z' }),
-  'PATCH /v1/posts/{id}': () => ({ likes: 3 }),
-};
+const bodies = validBodies(ids, { prefix: 'iso', heir: () => ids.staff! });
 
 const entries = Object.entries(routes as Record<string, RouteDecl>).filter(([, r]) => r.auth === 'jwt');
 
-function concretePath(routeKey: string): string {
-  const path = routeKey.split(' ')[1]!;
-  return path.replace(/([a-z-]+)\/\{(\w+)\}/g, (match, segment: string) => {
-    const kind = idKinds[`${segment}/${match.slice(segment.length + 1)}`];
-    if (!kind) throw new Error(`${routeKey}: say which id kind {${segment}} carries in idKinds`);
-    return `${segment}/${encodeURIComponent(ids[kind] ?? `missing-${kind}`)}`;
-  });
-}
+const concretePath = (routeKey: string) =>
+  pathFor(routeKey, (kind) => encodeURIComponent(ids[kind] ?? `missing-${kind}`));
 
 beforeAll(async () => {
   stack = await startTestStack();

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable, LOCAL_AWS, startDynamoDbLocal } from '../../infra/local/dynamodb-local.js';
 import { OutboxPoller } from '../../infra/local/outbox-poller.js';
+import { workerDynamoEndpoint } from '../support/table.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'siyu-poller-'));
 const tableName = `siyu-poller-${randomUUID().slice(0, 8)}`;
@@ -16,7 +17,7 @@ let stopOwn: (() => Promise<void>) | undefined;
 let db: DynamoDBDocumentClient;
 
 beforeAll(async () => {
-  const shared = inject('dynamoEndpoint');
+  const shared = workerDynamoEndpoint();
   if (shared) endpoint = shared;
   else {
     const own = await startDynamoDbLocal({ inMemory: true });

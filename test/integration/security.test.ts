@@ -1,13 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '../../shared/app/declaration.js';
 import type { RouteDecl } from '../../shared/app/types.js';
-import { createDocumentClient } from '../../shared/db/client.js';
 import { MAX_BODY_BYTES } from '../../shared/http/http-function.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
+import { validBodies as bodiesFor, pathFor } from '../support/routes.js';
 import { token, unsignedToken } from '../support/tokens.js';
 import { body, deliver, fixture, signGeneric } from '../support/webhooks.js';
 
@@ -29,50 +27,7 @@ const jwtRoutes = declared.filter(([, r]) => r.auth === 'jwt');
 const bodyRoutes = declared.filter(([, r]) => r.body !== undefined);
 const listRoutes = declared.filter(([, r]) => r.query !== undefined && 'limit' in r.query.shape);
 
-/** The id kind of a path parameter, by the path segment before it. */
-const idKinds: Record<string, string> = {
-  'staff/{id}': 'staff',
-  'accounts/{id}': 'account',
-  'contacts/{id}': 'contact',
-  'tags/{tag}': 'tag',
-  'shops/{id}': 'shop',
-  'shops/{shopId}': 'shop',
-  'orders/{orderId}': 'order',
-  'jobs/{jobId}': 'job',
-  'posts/{id}': 'post',
-};
-
-/** A valid body per route, so that only the field under test can make it fail. */
-const validBodies: Record<string, () => Record<string, unknown>> = {
-  'PUT /v1/settings': () => ({ rfm: { windowDays: 300 } }),
-  'POST /v1/staff': () => ({ id: 'sec-new-staff', name: 'New' }),
-  'PATCH /v1/staff/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/staff/{id}/handover': () => ({ toStaffId: ids.staff2! }),
-  'POST /v1/accounts': () => ({ name: 'Acc', platform: 'wecom', operatorStaffId: ids.staff! }),
-  'PATCH /v1/accounts/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/contacts': () => ({ name: 'N', channel: 'store' }),
-  'POST /v1/contacts/batch': () => ({ contacts: [{ name: 'N', channel: 'store' }] }),
-  'PATCH /v1/contacts/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/contacts/{id}/tags': () => ({ tags: ['x'] }),
-  'POST /v1/orders/batch': () => ({
-    orders: [
-      {
-        id: 'sec-o9',
-        total: '1.00',
-        currency: 'CNY',
-        paidAt: '2026-01-01T00:00:00Z',
-        contact: { externalId: 'sec-9' },
-      },
-    ],
-  }),
-  'POST /v1/shops': () => ({ name: 'S', platform: 'generic' }),
-  'PATCH /v1/shops/{id}': () => ({ name: 'Renamed' }),
-  'POST /v1/shops/{id}/rotate-secret': () => ({}),
-  'POST /v1/jobs/rfm': () => ({}),
-  'PUT /v1/accounts/{id}/posting-plan': () => ({ dailyMin: 2 }),
-  'POST /v1/posts': () => ({ accountId: ids.account!, category: 'life', plannedAt: '2026-01-01T00:00:00Z' }),
-  'PATCH /v1/posts/{id}': () => ({ likes: 3 }),
-};
+const validBodies = bodiesFor(ids, { prefix: 'sec', heir: () => ids.staff2! });
 
 /** Query a list route needs besides `limit`/`cursor`, and another filter its cursor must not serve. */
 const listQueries: Record<string, { base: () => Record<string, string>; otherFilter?: () => string }> = {
@@ -94,29 +49,12 @@ const listQueries: Record<string, { base: () => Record<string, string>; otherFil
   },
 };
 
-function concretePath(routeKey: string): string {
-  const path = routeKey.split(' ')[1]!;
-  return path.replace(/([a-z-]+)\/\{(\w+)\}/g, (match, segment: string) => {
-    const kind = idKinds[`${segment}/${match.slice(segment.length + 1)}`];
-    if (!kind) throw new Error(`${routeKey}: say which id kind {${segment}} carries in idKinds`);
-    return `${segment}/${encodeURIComponent(ids[kind] ?? `missing-${kind}`)}`;
-  });
-}
+const concretePath = (routeKey: string) =>
+  pathFor(routeKey, (kind) => encodeURIComponent(ids[kind] ?? `missing-${kind}`));
 
 const methodOf = (routeKey: string) => routeKey.split(' ')[0]!;
 
-async function scanItems(): Promise<Record<string, unknown>[]> {
-  const db = createDocumentClient(new DynamoDBClient({ endpoint: stack.dynamoEndpoint }));
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  db.destroy();
-  return items;
-}
+const scanItems = () => stack.scan();
 
 /** The whole table, each item as canonical JSON, sorted: equal before and after = nothing written. */
 async function scanTable(): Promise<string[]> {

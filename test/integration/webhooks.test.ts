@@ -1,8 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDocumentClient } from '../../shared/db/client.js';
 import type { Platform } from '../../shared/domain/webhooks/platforms.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
@@ -80,15 +77,7 @@ afterAll(async () => {
 });
 
 async function scanTable(): Promise<string> {
-  const db = createDocumentClient(new DynamoDBClient({ endpoint: stack.dynamoEndpoint }));
-  const items: unknown[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(new ScanCommand({ TableName: stack.tableName, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return JSON.stringify(items);
+  return JSON.stringify(await stack.scan());
 }
 
 /** A fresh tenant (in `currency`) with one shop of `platform`. */

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../infra/local/stack.js';
+import { createDocumentClient } from '../../shared/db/client.js';
+import { scanAll, workerDynamoEndpoint } from './table.js';
 
 export interface TestResponse<T = unknown> {
   status: number;
@@ -16,6 +19,8 @@ export interface TestStack extends LocalStack {
     path: string,
     options?: { token?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<TestResponse<T>>;
+  /** Every item of the stack's table. */
+  scan(): Promise<Record<string, unknown>[]>;
 }
 
 /**
@@ -30,7 +35,7 @@ export async function startTestStack(
   } = {},
 ): Promise<TestStack> {
   const { ownDynamo, ...stackOptions } = options;
-  const shared = ownDynamo ? undefined : inject('dynamoEndpoint');
+  const shared = ownDynamo ? undefined : workerDynamoEndpoint();
   const stack = await startLocalStack({
     port: 0,
     schedules: false,
@@ -40,7 +45,22 @@ export async function startTestStack(
     ...(shared ? { dynamoEndpoint: shared } : {}),
     ...stackOptions,
   });
+  const db = createDocumentClient(
+    new DynamoDBClient({
+      endpoint: stack.dynamoEndpoint,
+      region: LOCAL_AWS.region,
+      credentials: LOCAL_AWS.credentials,
+    }),
+  );
+  const stop = stack.stop.bind(stack);
   return Object.assign(stack, {
+    scan: () => scanAll(db, stack.tableName),
+    stop: async () => {
+      await stop();
+      // The run's shared DynamoDB Local keeps every table in memory: a finished file's goes.
+      if (shared) await db.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => {});
+      db.destroy();
+    },
     request: <T>(
       method: string,
       path: string,

@@ -8,13 +8,24 @@ import type { Deps } from '../../shared/app/deps.js';
 import { createDocumentClient } from '../../shared/db/client.js';
 
 /**
- * A fresh table on the run's shared DynamoDB Local, for tests that call use cases directly.
+ * The DynamoDB Local this test worker shares with the files it runs (undefined when the run
+ * started none): workers running side by side use different ones.
+ */
+export function workerDynamoEndpoint(): string | undefined {
+  const endpoints = inject('dynamoEndpoints');
+  if (!endpoints.length) return undefined;
+  const worker = Number(process.env.VITEST_POOL_ID ?? 1) - 1;
+  return endpoints[(Number.isInteger(worker) && worker >= 0 ? worker : 0) % endpoints.length];
+}
+
+/**
+ * A fresh table on the worker's shared DynamoDB Local, for tests that call use cases directly.
  * `wrap` lets a test put a fault-injecting client in front of the real one.
  */
 export async function freshTable(
   wrap: (db: DynamoDBDocumentClient) => DynamoDBDocumentClient = (db) => db,
 ): Promise<Deps & { raw: DynamoDBDocumentClient; scan: () => Promise<Record<string, unknown>[]> }> {
-  const endpoint = inject('dynamoEndpoint');
+  const endpoint = workerDynamoEndpoint();
   if (!endpoint) throw new Error('No shared DynamoDB Local: run integration tests through vitest');
   const client = new DynamoDBClient({
     endpoint,
@@ -24,17 +35,23 @@ export async function freshTable(
   const tableName = `siyu-unit-${randomUUID().slice(0, 8)}`;
   await ensureTable(client, tableName);
   const raw = createDocumentClient(client);
-  const scan = async () => {
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await raw.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
-      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return items;
-  };
+  const scan = () => scanAll(raw, tableName);
   return { db: wrap(raw), raw, tableName, now: () => new Date(), scan };
+}
+
+/** Every item of a table, page by page (tests compare whole tables before and after). */
+export async function scanAll(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }
 
 /** A document client that lets every call through and then fails chosen ones (the write happened). */

@@ -89,6 +89,26 @@ describe('UnitOfWork packing', () => {
 
     expect(uow.chunks()).toHaveLength(2);
   });
+
+  it('shares one identical check between groups of a transaction, and keeps checks that differ', () => {
+    const exists = { expression: 'attribute_exists(pk)' };
+    const uow = new UnitOfWork(TABLE);
+    for (let i = 0; i < 3; i++)
+      uow
+        .atomic()
+        .check({ pk: 'STAFF', sk: 'S' }, exists)
+        .put({ pk: `C${i}`, sk: 'P' });
+    const [first, ...rest] = uow.chunks();
+    expect(rest).toHaveLength(0);
+    expect(first!.filter((item) => item.ConditionCheck)).toHaveLength(1);
+    expect(first!.filter((item) => item.Put)).toHaveLength(3);
+
+    const other = new UnitOfWork(TABLE);
+    other.check({ pk: 'STAFF', sk: 'S' }, exists);
+    other.atomic().check({ pk: 'STAFF', sk: 'S' }, { expression: 'attribute_not_exists(pk)' });
+    other.atomic().put({ pk: 'STAFF', sk: 'S' });
+    expect(other.chunks()).toHaveLength(3);
+  });
 });
 
 describe('UnitOfWork commit', () => {
