@@ -44,6 +44,7 @@ import { FUNNEL_BY } from '../shared/schemas/metrics.js';
 import type { Settings } from '../shared/schemas/settings.js';
 import { CDNOW_PATH, groupByContact, readCdnow } from '../test/support/rfm-reference.js';
 import { CounterSums } from './funnel-sums.js';
+import { percentile, round } from './support.js';
 
 const TENANT = 'cdnow';
 const SETTINGS: Settings = {
@@ -299,7 +300,12 @@ async function measure(endpoint: string, tableName: string) {
         times.push(ms);
         groups = body.groups.length;
       }
-      timings[by ?? 'none'] = { p50: percentile(times, 0.5), p95: percentile(times, 0.95), groups };
+      times.sort((a, b) => a - b);
+      timings[by ?? 'none'] = {
+        p50: round(percentile(times, 50), 2),
+        p95: round(percentile(times, 95), 2),
+        groups,
+      };
     }
     const { body } = await get();
     return { timings, total: body.total };
@@ -307,13 +313,6 @@ async function measure(endpoint: string, tableName: string) {
     await stack.stop();
   }
 }
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return round(sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!);
-}
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 export async function benchFunnel(): Promise<Record<string, unknown>> {
   process.env.SIYU_LOCAL_LOG ??= 'warn';
@@ -359,8 +358,8 @@ export async function benchFunnel(): Promise<Record<string, unknown>> {
           {
             x1: { p50: one.p50, p95: one.p95 },
             x10: { p50: ten.p50, p95: ten.p95 },
-            ratioP50: round(ten.p50 / one.p50),
-            ratioP95: round(ten.p95 / one.p95),
+            ratioP50: round(ten.p50 / one.p50, 2),
+            ratioP95: round(ten.p95 / one.p95, 2),
             groups: ten.groups,
           },
         ];

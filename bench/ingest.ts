@@ -10,7 +10,9 @@
  */
 import { signLocalToken } from '../infra/local/jwt.js';
 import { formatMoney, parseMoney } from '../shared/domain/money.js';
-import { body, type SignedDelivery, signGeneric } from '../test/support/webhooks.js';
+import { seeded } from '../test/support/random.js';
+import type { SignedDelivery } from '../test/support/webhooks.js';
+import { jsonCaller, type Order, percentile, round, signedOrder, startQuietStack } from './support.js';
 import { runWhenMain } from './when-main.js';
 
 const LEVELS = [1, 8, 32];
@@ -19,29 +21,10 @@ const DUPLICATE_SHARE = 0.3;
 const BUYERS = 60;
 const SEED = 7;
 
-/** mulberry32: the same deliveries on every run. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Planned {
   orderNo: number;
   /** Reuse the signed delivery of this earlier request (same delivery id) instead of signing anew. */
   sameDeliveryAs?: number;
-}
-
-interface Order {
-  id: string;
-  totalMinor: number;
-  buyer: number;
-  paidAt: string;
 }
 
 /** 600 requests: 420 distinct orders, 180 duplicates of orders sent before them. */
@@ -77,32 +60,9 @@ function plan(random: () => number, level: number): { orders: Order[]; requests:
   return { orders, requests };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
-
 export async function benchIngest(): Promise<Record<string, unknown>> {
-  // Handlers log every request at INFO; quiet them before they load.
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.SIYU_LOCAL_LOG ??= 'warn';
-  const { startLocalStack } = await import('../infra/local/stack.js');
-  const stack = await startLocalStack({
-    port: 0,
-    inMemory: true,
-    schedules: false,
-    tableName: 'siyu-bench-ingest',
-  });
-  const call = async <T>(method: string, path: string, token: string, payload?: unknown) => {
-    const res = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const stack = await startQuietStack('siyu-bench-ingest');
+  const call = jsonCaller(stack.url);
 
   try {
     const random = seeded(SEED);
@@ -123,21 +83,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
           planned.sameDeliveryAs === undefined
             ? undefined
             : signed[planned.sameDeliveryAs]?.headers['siyu-event-id'];
-        const order = orders[planned.orderNo]!;
-        return signGeneric(
-          body({
-            type: 'order.paid',
-            order: {
-              id: order.id,
-              total: formatMoney(order.totalMinor, 'CNY'),
-              currency: 'CNY',
-              paidAt: order.paidAt,
-              contact: { externalId: `bench-buyer-${order.buyer}`, name: `Buyer ${order.buyer}` },
-            },
-          }),
-          shop.secret,
-          eventId ? { eventId } : {},
-        );
+        return signedOrder(orders[planned.orderNo]!, shop.secret, { buyerPrefix: 'bench-buyer', eventId });
       };
 
       const statuses: Record<string, number> = {};
@@ -206,9 +152,9 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
       latencies.sort((a, b) => a - b);
       levels[String(concurrency)] = {
         requests: latencies.length,
-        requestsPerSecond: round(latencies.length / (wallMs / 1000)),
-        p50Ms: round(percentile(latencies, 50)),
-        p99Ms: round(percentile(latencies, 99)),
+        requestsPerSecond: round(latencies.length / (wallMs / 1000), 1),
+        p50Ms: round(percentile(latencies, 50), 1),
+        p99Ms: round(percentile(latencies, 99), 1),
         statuses,
         retries,
         distinctOrders: orders.length,

@@ -22,7 +22,9 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { signLocalToken } from '../infra/local/jwt.js';
 import { formatMoney, parseMoney } from '../shared/domain/money.js';
-import { body, type SignedDelivery, signGeneric } from '../test/support/webhooks.js';
+import { seeded } from '../test/support/random.js';
+import { type SignedDelivery, signGeneric } from '../test/support/webhooks.js';
+import { jsonCaller, type Order, percentile, round, signedOrder, startQuietStack } from './support.js';
 import { runWhenMain } from './when-main.js';
 
 const BURST_SENDERS = 8;
@@ -39,13 +41,6 @@ const MAX_IN_FLIGHT = 4000;
 const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 5;
 
-interface Order {
-  id: string;
-  totalMinor: number;
-  buyer: number;
-  paidAt: string;
-}
-
 interface Planned {
   order: number;
   /** Reuse the delivery (same delivery id) of this earlier request. */
@@ -59,18 +54,6 @@ interface Outcome {
   firstMs: number;
   final: string;
   retryAfterSeconds: number[];
-}
-
-/** mulberry32: the same plan on every run. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` requests over fresh orders, `DUPLICATE_SHARE` of them repeats of earlier ones. */
@@ -100,36 +83,11 @@ function plan(random: () => number, prefix: string, count: number, duplicateShar
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-const round = (n: number) => Math.round(n * 10) / 10;
-
 export async function benchLoad(): Promise<Record<string, unknown>> {
-  // Handlers log every request at INFO; quiet them before they load.
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-  process.env.SIYU_LOCAL_LOG ??= 'warn';
-  const { startLocalStack } = await import('../infra/local/stack.js');
-  const stack = await startLocalStack({
-    port: 0,
-    host: '127.0.0.1',
-    inMemory: true,
-    schedules: false,
-    tableName: `siyu-bench-load-${randomUUID().slice(0, 8)}`,
-  });
+  const stack = await startQuietStack(`siyu-bench-load-${randomUUID().slice(0, 8)}`, { host: '127.0.0.1' });
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(stack.url)) throw new Error(`not on loopback: ${stack.url}`);
 
-  const call = async <T>(method: string, path: string, token: string, payload?: unknown) => {
-    const res = await fetch(`${stack.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      ...(payload !== undefined ? { body: JSON.stringify(payload) } : {}),
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return (await res.json()) as T;
-  };
+  const call = jsonCaller(stack.url);
 
   /** A tenant with a generic shop, its plan of requests, and a sender for one planned request. */
   async function phase(name: string, random: () => number, count: number, duplicateShare: number) {
@@ -145,20 +103,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       const planned = requests[index]!;
       const reused = planned.sameDeliveryAs !== undefined ? signed[planned.sameDeliveryAs] : undefined;
       if (reused) return reused;
-      const order = orders[planned.order]!;
-      const delivery = signGeneric(
-        body({
-          type: 'order.paid',
-          order: {
-            id: order.id,
-            total: formatMoney(order.totalMinor, 'CNY'),
-            currency: 'CNY',
-            paidAt: order.paidAt,
-            contact: { externalId: `load-buyer-${order.buyer}`, name: `Buyer ${order.buyer}` },
-          },
-        }),
-        shop.secret,
-      );
+      const delivery = signedOrder(orders[planned.order]!, shop.secret, { buyerPrefix: 'load-buyer' });
       signed[index] = delivery;
       return delivery;
     };
@@ -291,6 +236,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
     for (const senders of [BURST_SENDERS, 4 * BURST_SENDERS])
       burstRates[senders] = round(
         await closedLoop(await phase(`burst${senders}`, random, BURST_REQUESTS, 0), senders),
+        1,
       );
     const maxRate = Math.max(...Object.values(burstRates));
 
@@ -340,11 +286,11 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       burstRequests: BURST_REQUESTS,
       burstRatesPerSecondBySenders: burstRates,
       burstStatuses,
-      maxRatePerSecond: round(maxRate),
-      steadyRatePerSecond: round(steadyRate),
+      maxRatePerSecond: round(maxRate, 1),
+      steadyRatePerSecond: round(steadyRate, 1),
       steadySeconds: STEADY_SECONDS,
       steadyRequests: steady.requests.length,
-      steadyAchievedPerSecond: round(steady.requests.length / (s.wallMs / 1000)),
+      steadyAchievedPerSecond: round(steady.requests.length / (s.wallMs / 1000), 1),
       steadyDistinctOrders: steady.orders.length,
       steadyStatuses,
       steadyLost: unanswered,
@@ -352,25 +298,25 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
       steadyDoubleCounted: steadyTotals.orders - steady.orders.length,
       steadySpent: formatMoney(steadyTotals.spentMinor, 'CNY'),
       steadyOrdersTotal: formatMoney(steadyTotalMinor, 'CNY'),
-      steadyP50Ms: round(percentile(latencies, 50)),
-      steadyP99Ms: round(percentile(latencies, 99)),
-      steadyMaxMs: round(latencies.at(-1) ?? Number.NaN),
+      steadyP50Ms: round(percentile(latencies, 50), 1),
+      steadyP99Ms: round(percentile(latencies, 99), 1),
+      steadyMaxMs: round(latencies.at(-1) ?? Number.NaN, 1),
       steadyMaxInFlight: s.maxInFlight,
       steadyExact,
-      overloadRatePerSecond: round(overloadRate),
+      overloadRatePerSecond: round(overloadRate, 1),
       overloadSeconds: OVERLOAD_SECONDS,
       overloadRequests: overload.requests.length,
-      overloadServedPerSecond: round(overload.requests.length / (o.wallMs / 1000)),
+      overloadServedPerSecond: round(overload.requests.length / (o.wallMs / 1000), 1),
       overloadDistinctOrders: overload.orders.length,
       overloadFirstAttempts: firstAttempts,
       overloadFinal: finals,
       overloadRetried: retried,
       overloadRetryAfterSeconds: [...new Set(o.outcomes.flatMap((x) => x.retryAfterSeconds))].sort(),
       overloadAllAnswered: answered,
-      overloadP50Ms: round(percentile(overloadLatencies, 50)),
-      overloadP99Ms: round(percentile(overloadLatencies, 99)),
+      overloadP50Ms: round(percentile(overloadLatencies, 50), 1),
+      overloadP99Ms: round(percentile(overloadLatencies, 99), 1),
       overloadMaxInFlight: o.maxInFlight,
-      overloadClientBacklogMs: round(o.backlogMs),
+      overloadClientBacklogMs: round(o.backlogMs, 1),
       overloadCounted: overloadTotals.orders,
       overloadExact,
     };

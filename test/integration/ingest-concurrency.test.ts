@@ -5,6 +5,7 @@ import { type OrderFact, statsAt } from '../../shared/domain/orders.js';
 import { defaultSettings } from '../../shared/schemas/settings.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
+import { seeded } from '../support/random.js';
 import { body, deliver, fixture, type SignedDelivery, signShopify } from '../support/webhooks.js';
 
 /**
@@ -20,18 +21,6 @@ const REFUND_COPIES = 2;
 const IN_FLIGHT = 50;
 const DAY = 86_400_000;
 const SECRET = 'shopify-concurrency-secret';
-
-/** mulberry32: a small seeded generator, so a failing order of deliveries can be replayed. */
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface PlannedOrder {
   id: number;
