@@ -108,6 +108,7 @@ export async function benchIngest(): Promise<Record<string, unknown>> {
             latencies.push(performance.now() - started);
             const retry =
               res.status === 503 ||
+              res.status === 504 ||
               (res.status >= 500 && !res.headers.get('content-type')?.includes('problem+json'));
             if (retry && attempt < 10) {
               retries++;

@@ -138,7 +138,7 @@ export async function benchLoad(): Promise<Record<string, unknown>> {
         if (n === 0) outcome.firstMs = performance.now() - started;
         outcome.attempts.push(status);
         outcome.final = status;
-        const again = status === '503' || status === 'timeout' || status === 'error';
+        const again = status === '503' || status === '504' || status === 'timeout' || status === 'error';
         if (!again || !retry) break;
         const seconds = Number(retryAfter ?? 1) || 1;
         outcome.retryAfterSeconds.push(seconds);

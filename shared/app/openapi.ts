@@ -9,7 +9,8 @@ const commonErrors: Record<number, string> = {
   401: 'Missing or invalid token',
   403: 'Not allowed for this role',
   413: 'Body over 1 MiB',
-  503: 'Transient overload; retry after Retry-After seconds',
+  503: 'Transient overload, nothing done; retry after Retry-After seconds',
+  504: 'Ran out of time; the request may or may not have taken effect, and a retry is not applied twice',
 };
 
 /** Named schemas (`.meta({id})`) collected while converting; they become `components.schemas`. */
@@ -92,7 +93,10 @@ export function buildOpenApi(): Record<string, unknown> {
       statuses.add(401);
       statuses.add(403);
     }
-    if (route.auth !== 'public') statuses.add(503);
+    if (route.auth !== 'public') {
+      statuses.add(503);
+      statuses.add(504);
+    }
     for (const status of [...statuses].sort()) {
       responses[String(status)] = {
         description: commonErrors[status] ?? 'Problem',

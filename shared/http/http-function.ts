@@ -123,16 +123,18 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
     return response;
   };
 
-  // A request about to outlive the function's time limit answers a clean 503 (the work it started
-  // is idempotent or guarded, so the client's retry is safe) instead of the runtime's bare 500.
+  // A request about to outlive the function's time limit answers a problem+json 504 instead of the
+  // runtime's bare error. Not a 503: its write may still land after the answer, so the outcome is
+  // unknown. A retry is safe (orders and refunds come back `duplicate`, a create with its
+  // Idempotency-Key or id is not made twice), but it may find the work done.
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>({
     timeoutEarlyInMillis: 500,
     timeoutEarlyResponse: () => {
       logger.warn('request ran out of time');
       return problemResponse(
-        503,
-        'Service unavailable',
-        'The request took too long; retry shortly.',
+        504,
+        'Timed out',
+        'The request took too long and may or may not have taken effect; retry it (a retried write is not applied twice, but may find itself already done).',
         undefined,
         {
           'Retry-After': '1',

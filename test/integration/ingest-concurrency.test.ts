@@ -218,11 +218,13 @@ describe('ingest under concurrency', () => {
         let lostAnswer = false;
         for (let retries = 0; ; retries++) {
           const res = await deliver<{ status: string }>(stack, shopId, item.delivery);
-          // A platform retries any failure. Retried here: a 503 (transient overload), and a 5xx from
-          // the gateway itself (the function ran out of time: its commit may or may not have
-          // happened). A problem+json 500 is the function's own error: a bug, never retried.
+          // A platform retries any failure. Retried here: a 503 (transient overload, nothing done),
+          // and an answer whose outcome is unknown — the function's 504 when it ran out of time, or
+          // a 5xx from the gateway itself: its commit may or may not have happened. A problem+json
+          // 500 is the function's own error: a bug, never retried.
           const gatewayFailure =
-            res.status >= 500 && !res.headers.get('content-type')?.includes('application/problem+json');
+            res.status === 504 ||
+            (res.status >= 500 && !res.headers.get('content-type')?.includes('application/problem+json'));
           if ((res.status === 503 || gatewayFailure) && retries < 20) {
             lostAnswer ||= gatewayFailure;
             await new Promise((r) => setTimeout(r, 50 + 50 * retries));

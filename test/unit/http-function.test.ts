@@ -128,7 +128,7 @@ describe('httpFunction', () => {
     expect(res.body).not.toContain('secret');
   });
 
-  it('answers 503 with Retry-After when a request is about to outlive the time limit', async () => {
+  it('answers 504 (outcome unknown) with Retry-After when a request is about to outlive the time limit', async () => {
     const { get } = settingsFunction();
     get.mockImplementationOnce(
       () => new Promise((resolve) => setTimeout(() => resolve({ body: defaultSettings }), 1_000)),
@@ -141,7 +141,7 @@ describe('httpFunction', () => {
       shortContext,
     )) as APIGatewayProxyStructuredResultV2;
 
-    expect(res.statusCode).toBe(503);
+    expect(res.statusCode).toBe(504);
     expect(res.headers?.['Retry-After']).toBe('1');
     expect(res.headers?.['content-type']).toBe('application/problem+json');
   });
