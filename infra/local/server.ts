@@ -209,9 +209,10 @@ export async function startLocalServer(options: { port: number; host?: string })
       try {
         await deps.durable();
       } catch (error) {
-        // Whether the write is on disk is unknown: answer as a lost response would.
+        // Whether the write is on disk is unknown: answer as a lost response would (never a 503,
+        // which tells the client nothing was done).
         localLog.error('could not confirm the write is durable', { routeKey: route.key, error });
-        return sendJson(res, 503, { message: 'Service Unavailable' });
+        return sendJson(res, 504, { message: 'Gateway Timeout' });
       }
     }
     writeResult(res, result);

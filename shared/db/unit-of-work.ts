@@ -246,7 +246,7 @@ export class UnitOfWork {
         const signature = checkSignature(op);
         return signature !== undefined && checks.get(keyId(op.key)) === signature;
       };
-      const groupOps = group.ops.filter((op) => !shared(op));
+      let groupOps = group.ops.filter((op) => !shared(op));
       const clashes =
         groupOps.some((op) => opIds.has(keyId(op.key)) || counters.has(keyId(op.key))) ||
         [...group.counters.keys()].some((id) => opIds.has(id));
@@ -254,7 +254,7 @@ export class UnitOfWork {
       const size = ops.length + counters.size + events.length;
       if (clashes || size + groupOps.length + newCounters + group.events.length > MAX_TRANSACTION_ITEMS) {
         flush();
-        groupOps.splice(0, groupOps.length, ...group.ops);
+        groupOps = group.ops; // a new transaction shares no check yet
       }
       for (const op of groupOps) {
         ops.push(op);

@@ -4,28 +4,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
 import type { Caller } from '../../shared/http/auth.js';
 import { createContact } from '../../shared/usecases/contacts.js';
-import { freshTable } from '../support/table.js';
+import { freshTable, interceptSend } from '../support/table.js';
 
 let deps: Deps & { scan: () => Promise<Record<string, unknown>[]> };
 let resendNextTransaction = false;
 
 beforeAll(async () => {
-  deps = await freshTable((db) => {
-    const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
-    return new Proxy(db, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: unknown) => {
-          if (!(command instanceof TransactWriteCommand) || !resendNextTransaction) return send(command);
-          resendNextTransaction = false;
-          // The transaction lands, its answer is lost, and the retry goes out under a token the
-          // database does not take for the same request: it meets what the first attempt stored.
-          await send(command);
-          return send(new TransactWriteCommand({ ...command.input, ClientRequestToken: randomUUID() }));
-        };
-      },
-    });
-  });
+  deps = await freshTable((db) =>
+    interceptSend(db, async (command, send) => {
+      if (!(command instanceof TransactWriteCommand) || !resendNextTransaction) return send(command);
+      resendNextTransaction = false;
+      // The transaction lands, its answer is lost, and the retry goes out under a token the
+      // database does not take for the same request: it meets what the first attempt stored.
+      await send(command);
+      return send(new TransactWriteCommand({ ...command.input, ClientRequestToken: randomUUID() }));
+    }),
+  );
 });
 
 describe('a contact create whose transaction is applied twice', () => {

@@ -15,7 +15,7 @@ import { createAccount, createStaff, startHandover } from '../../shared/usecases
 import { importOrders } from '../../shared/usecases/webhooks.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestResponse, type TestStack } from '../support/local-stack.js';
-import { failingAfter, freshTable } from '../support/table.js';
+import { failingAfter, freshTable, interceptSend } from '../support/table.js';
 import { body, deliver, signGeneric } from '../support/webhooks.js';
 
 /**
@@ -441,15 +441,9 @@ function killing(kills: Set<number>, when: 'before' | 'after') {
     const isKill = (command: { constructor: { name: string } }) =>
       command.constructor.name === 'TransactWriteCommand' && kills.has(++transactions);
     if (when === 'after') return failingAfter(db, isKill);
-    const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
-    return new Proxy(db, {
-      get(target, property, receiver) {
-        if (property !== 'send') return Reflect.get(target, property, receiver);
-        return async (command: { constructor: { name: string } }) => {
-          if (isKill(command)) throw fault('throttling');
-          return send(command);
-        };
-      },
+    return interceptSend(db, async (command, send) => {
+      if (isKill(command)) throw fault('throttling');
+      return send(command);
     });
   };
 }
@@ -545,24 +539,18 @@ describe('an RFM run killed mid-run', () => {
   }
 
   beforeAll(async () => {
-    deps = await freshTable((db) => {
-      const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
-      return new Proxy(db, {
-        get(target, property, receiver) {
-          if (property !== 'send') return Reflect.get(target, property, receiver);
-          return async (command: { constructor: { name: string } }) => {
-            const kill =
-              dying !== undefined &&
-              command.constructor.name === 'TransactWriteCommand' &&
-              dying.kills.has(++dying.seen);
-            if (kill && dying!.when === 'before') throw fault('throttling');
-            const out = await send(command);
-            if (kill) throw fault('timeout');
-            return out;
-          };
-        },
-      });
-    });
+    deps = await freshTable((db) =>
+      interceptSend(db, async (command, send) => {
+        const kill =
+          dying !== undefined &&
+          command.constructor.name === 'TransactWriteCommand' &&
+          dying.kills.has(++dying.seen);
+        if (kill && dying!.when === 'before') throw fault('throttling');
+        const out = await send(command);
+        if (kill) throw fault('timeout');
+        return out;
+      }),
+    );
     clean = { ...deps, db: deps.raw };
     referenceJob = (await setUp(REFERENCE)).jobId;
     expect(

@@ -8,7 +8,7 @@ import { putPostingPlan, runPostingTick } from '../../shared/usecases/posting.js
 import { createAccount, createStaff } from '../../shared/usecases/staff.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { freshTable } from '../support/table.js';
+import { freshTable, interceptSend } from '../support/table.js';
 
 interface Reminder {
   id: string;
@@ -514,13 +514,8 @@ describe('the reminder job and plan writes, on a table of their own', () => {
 /** A client whose n-th TransactWriteItems is lost: the process dies before sending it. */
 function failingTransaction(db: DynamoDBDocumentClient, nth: number): DynamoDBDocumentClient {
   let transactions = 0;
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: object) => {
-        if (command instanceof TransactWriteCommand && ++transactions === nth) throw new Error('crashed');
-        return (target.send as (c: object) => Promise<unknown>)(command);
-      };
-    },
+  return interceptSend(db, async (command, send) => {
+    if (command instanceof TransactWriteCommand && ++transactions === nth) throw new Error('crashed');
+    return send(command);
   });
 }

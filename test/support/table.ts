@@ -14,8 +14,9 @@ import { createDocumentClient } from '../../shared/db/client.js';
 export function workerDynamoEndpoint(): string | undefined {
   const endpoints = inject('dynamoEndpoints');
   if (!endpoints.length) return undefined;
-  const worker = Number(process.env.VITEST_POOL_ID ?? 1) - 1;
-  return endpoints[(Number.isInteger(worker) && worker >= 0 ? worker : 0) % endpoints.length];
+  // Vitest numbers its workers 1…maxWorkers.
+  const worker = Math.max(0, Number(process.env.VITEST_POOL_ID) - 1 || 0);
+  return endpoints[worker % endpoints.length];
 }
 
 /**
@@ -54,26 +55,40 @@ export async function scanAll(
   return items;
 }
 
-/** A document client that lets every call through and then fails chosen ones (the write happened). */
-export function failingAfter(
+/** A command as an interceptor sees it: its class (by name) and its input. */
+export type SentCommand = { constructor: { name: string }; input?: unknown };
+
+/**
+ * `db` with every `send` going through `intercept`, which gets the command and the real `send`:
+ * the one place tests put faults in front of the database.
+ */
+export function interceptSend(
   db: DynamoDBDocumentClient,
-  shouldFail: (command: { constructor: { name: string } }, call: number) => boolean,
+  intercept: (command: SentCommand, send: (command: unknown) => Promise<unknown>) => Promise<unknown>,
 ): DynamoDBDocumentClient {
-  let call = 0;
   const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
   return new Proxy(db, {
     get(target, property, receiver) {
       if (property !== 'send') return Reflect.get(target, property, receiver);
-      return async (command: { constructor: { name: string } }) => {
-        const result = await send(command);
-        if (shouldFail(command, call++)) {
-          throw Object.assign(new Error('socket timed out after the write'), {
-            name: 'TimeoutError',
-            $retryable: {},
-          });
-        }
-        return result;
-      };
+      return (command: SentCommand) => intercept(command, send);
     },
+  });
+}
+
+/** A document client that lets every call through and then fails chosen ones (the write happened). */
+export function failingAfter(
+  db: DynamoDBDocumentClient,
+  shouldFail: (command: SentCommand, call: number) => boolean,
+): DynamoDBDocumentClient {
+  let call = 0;
+  return interceptSend(db, async (command, send) => {
+    const result = await send(command);
+    if (shouldFail(command, call++)) {
+      throw Object.assign(new Error('socket timed out after the write'), {
+        name: 'TimeoutError',
+        $retryable: {},
+      });
+    }
+    return result;
   });
 }
