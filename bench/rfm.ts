@@ -5,10 +5,13 @@
  * (b) the whole run (`rfmJob` under the job runner) on DynamoDB Local: wall time, scored contacts
  *     per second, peak RSS of this process, and read/write capacity units per 1,000 scored
  *     contacts (every command of the run's client asks for `ReturnConsumedCapacity: TOTAL`); then
- *     its floor on the same table in the same process: the same window index pages and the same
- *     per-contact partitions read as raw Queries (16 in flight, as the run reads), and one
- *     BatchWrite item per contact the run wrote (one call at a time, as the run commits). Twice:
- *     the first run (every scored contact changes) and a rerun at the same asOf (none does).
+ *     its floor on the same table in the same process: the same reads and writes as raw calls —
+ *     the window index pages and the per-contact partitions as Queries (16 in flight, as the run
+ *     reads), and every item the run wrote (profiles, list entries, funnel cells, outbox items,
+ *     the job's own items), in its final state, as BatchWrite calls of 25 (4 in flight, as the run
+ *     commits), deletes included. The floor has no conditions, no transactions, no checkpoints:
+ *     what the run pays above it is the price of exactly-once. Twice: the first run (every
+ *     scored contact changes) and a rerun at the same asOf (none does).
  *
  * Seeding: the API path takes tens of minutes for CDNOW on DynamoDB Local
  * (test/integration/rfm-cdnow.test.ts), so the table is seeded by BatchWrite with the items the
@@ -25,7 +28,12 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  type DynamoDBDocumentClient,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import type { Deps } from '../shared/app/deps.js';
@@ -54,6 +62,8 @@ const TENANT = 'cdnow';
 const AS_OF = '1998-07-01T00:00:00.000Z';
 const WINDOW_DAYS = 365;
 const READS_IN_FLIGHT = 16;
+/** The run's transactions in flight at once (`COMMIT_CONCURRENCY` of shared/usecases/rfm.ts). */
+const WRITES_IN_FLIGHT = 4;
 const admin: Caller = { tenantId: TENANT, role: 'admin', staffId: 'bench' };
 
 type Item = Record<string, unknown>;
@@ -66,6 +76,13 @@ interface Meter {
   writeUnitsAws: number;
   itemsWritten: number;
   requests: number;
+  /** Every item written, by key (last write wins): what the floor writes again. */
+  writes: Map<string, { key: Key; deleted: boolean }>;
+}
+
+interface Key {
+  pk: string;
+  sk: string;
 }
 
 /** An item's size as DynamoDB counts it: attribute names plus values, numbers ~1 byte per 2 digits. */
@@ -102,9 +119,46 @@ function awsWriteUnits(name: string, input: Record<string, unknown>): { units: n
   return { units: kilobytes(input.Item ?? {}), items: 1 };
 }
 
+type WriteRequest = {
+  Put?: { Item: Key };
+  Update?: { Key: Key };
+  Delete?: { Key: Key };
+  PutRequest?: { Item: Key };
+  DeleteRequest?: { Key: Key };
+};
+
+/** The items a write command writes (condition checks are not writes). */
+function writtenKeys(name: string, input: Record<string, unknown>): { key: Key; deleted: boolean }[] {
+  const requests: WriteRequest[] =
+    name === 'TransactWriteCommand'
+      ? (input.TransactItems as WriteRequest[])
+      : name === 'BatchWriteCommand'
+        ? Object.values(input.RequestItems as Record<string, WriteRequest[]>).flat()
+        : name === 'PutCommand'
+          ? [{ Put: { Item: input.Item as Key } }]
+          : name === 'UpdateCommand'
+            ? [{ Update: { Key: input.Key as Key } }]
+            : name === 'DeleteCommand'
+              ? [{ Delete: { Key: input.Key as Key } }]
+              : [];
+  return requests.flatMap((r): { key: Key; deleted: boolean }[] => {
+    const put = r.Put?.Item ?? r.PutRequest?.Item ?? r.Update?.Key;
+    if (put) return [{ key: { pk: put.pk, sk: put.sk }, deleted: false }];
+    const gone = r.Delete?.Key ?? r.DeleteRequest?.Key;
+    return gone ? [{ key: { pk: gone.pk, sk: gone.sk }, deleted: true }] : [];
+  });
+}
+
 /** Adds ReturnConsumedCapacity TOTAL to every command sent through this client, and sums the units. */
 function metered(db: DynamoDBDocumentClient): { db: DynamoDBDocumentClient; meter: Meter } {
-  const meter: Meter = { readUnits: 0, writeUnits: 0, writeUnitsAws: 0, itemsWritten: 0, requests: 0 };
+  const meter: Meter = {
+    readUnits: 0,
+    writeUnits: 0,
+    writeUnitsAws: 0,
+    itemsWritten: 0,
+    requests: 0,
+    writes: new Map(),
+  };
   const reads = new Set(['GetCommand', 'QueryCommand', 'BatchGetCommand', 'ScanCommand']);
   const send = db.send.bind(db) as (command: unknown) => Promise<unknown>;
   const wrapped = new Proxy(db, {
@@ -127,6 +181,9 @@ function metered(db: DynamoDBDocumentClient): { db: DynamoDBDocumentClient; mete
           const billed = awsWriteUnits(name, command.input);
           meter.writeUnitsAws += billed.units;
           meter.itemsWritten += billed.items;
+          for (const write of writtenKeys(name, command.input)) {
+            meter.writes.set(`${write.key.pk}\u0000${write.key.sk}`, write);
+          }
         }
         meter.requests++;
         return output;
@@ -257,10 +314,14 @@ async function pool<T>(items: readonly T[], size: number, run: (item: T) => Prom
   );
 }
 
-async function batchWrite(db: DynamoDBDocumentClient, tableName: string, items: Item[]): Promise<void> {
-  let request: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
-    [tableName]: items.map((Item) => ({ PutRequest: { Item } })),
-  };
+type BatchRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
+
+async function batchWrite(
+  db: DynamoDBDocumentClient,
+  tableName: string,
+  requests: BatchRequest[],
+): Promise<void> {
+  let request: Record<string, BatchRequest[]> | undefined = { [tableName]: requests };
   while (request && Object.keys(request).length) {
     const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
     request = out.UnprocessedItems as typeof request;
@@ -281,7 +342,13 @@ async function seed(db: DynamoDBDocumentClient, tableName: string, items: Iterat
   };
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      for (let batch = nextBatch(); batch.length; batch = nextBatch()) await batchWrite(db, tableName, batch);
+      for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
+        await batchWrite(
+          db,
+          tableName,
+          batch.map((Item) => ({ PutRequest: { Item } })),
+        );
+      }
     }),
   );
   return count;
@@ -369,12 +436,31 @@ async function measureRun(client: DynamoDBClient, tableName: string, job: JobRec
   };
 }
 
+/** The final state of every item a run wrote, read before the floor's clock starts (not metered). */
+async function finalItems(db: DynamoDBDocumentClient, tableName: string, writes: Meter['writes']) {
+  const puts = [...writes.values()].filter((w) => !w.deleted).map((w) => w.key);
+  const items: Item[] = [];
+  for (let i = 0; i < puts.length; i += 100) {
+    let request: Record<string, { Keys: Key[] }> | undefined = {
+      [tableName]: { Keys: puts.slice(i, i + 100) },
+    };
+    while (request && Object.keys(request).length) {
+      const out = await db.send(new BatchGetCommand({ RequestItems: request }));
+      items.push(...((out.Responses?.[tableName] ?? []) as Item[]));
+      request = out.UnprocessedKeys as typeof request;
+    }
+  }
+  const deletes = [...writes.values()].filter((w) => w.deleted).map((w) => w.key);
+  return { items, deletes };
+}
+
 /**
- * The floor of a run that looked at the contacts with orders in the window and wrote `written` of
- * them: the same window index pages and per-contact partitions as raw Queries, and one BatchWrite
- * item per written contact (the contact's `RFM` item).
+ * The floor of a run that looked at the contacts with orders in the window and wrote `writes`:
+ * the same window index pages and per-contact partitions as raw Queries, and the same items
+ * written (final state; deletes as deletes) as raw BatchWrite calls.
  */
-async function measureFloor(client: DynamoDBClient, tableName: string, written: number) {
+async function measureFloor(client: DynamoDBClient, tableName: string, writes: Meter['writes']) {
+  const { items: finals, deletes } = await finalItems(createDocumentClient(client), tableName, writes);
   const { db, meter } = metered(createDocumentClient(client));
   const deps: Deps = { db, tableName, now: () => new Date() };
   const from = new Date(Date.parse(AS_OF) - WINDOW_DAYS * DAY_MS).toISOString();
@@ -407,21 +493,13 @@ async function measureFloor(client: DynamoDBClient, tableName: string, written: 
         ExpressionAttributeValues: { ':pk': contactKeys.profile(TENANT, id).pk },
       });
     });
-    for (let i = 0; i < written; i += 25) {
-      const rfmItems = work.slice(i, Math.min(written, i + 25)).map((id) => ({
-        pk: contactKeys.profile(TENANT, id).pk,
-        sk: 'RFM',
-        r: 1,
-        f: 1,
-        m: 1,
-        recencyDays: 0,
-        frequency: 1,
-        monetaryMinor: 0,
-        segment: 'general_winback',
-        computedAt: AS_OF,
-      }));
-      await batchWrite(db, tableName, rfmItems);
-    }
+    const requests = [
+      ...finals.map((Item) => ({ PutRequest: { Item } })),
+      ...deletes.map((Key) => ({ DeleteRequest: { Key } })),
+    ];
+    const batches: (typeof requests)[] = [];
+    for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
+    await pool(batches, WRITES_IN_FLIGHT, (batch) => batchWrite(db, tableName, batch));
     return work.length;
   });
   return { seconds: (performance.now() - started) / 1000, peakRssMb, rssBeforeMb, meter, contacts };
@@ -463,7 +541,7 @@ async function benchRunOnDynamo() {
     for (const name of ['first', 'rerun'] as const) {
       const { jobId } = await requestRfmRun(deps, admin, AS_OF);
       const run = await measureRun(client, tableName, (await getJob(deps, TENANT, jobId))!);
-      const floor = await measureFloor(client, tableName, run.result.written);
+      const floor = await measureFloor(client, tableName, run.meter.writes);
       const [runPhase, floorPhase] = [phase(run, floor.contacts), phase(floor, floor.contacts)];
       runs[name] = {
         result: run.result,

@@ -38,10 +38,15 @@ class Group {
   readonly ops: Op[] = [];
   readonly counters = new Map<string, CounterDelta>();
   readonly events: OutboxEvent[] = [];
+  /** Items it writes: its events share one outbox item. */
   get size(): number {
-    return this.ops.length + this.counters.size + this.events.length;
+    return this.ops.length + this.counters.size + (this.events.length ? 1 : 0);
   }
 }
+
+/** Event bytes one outbox item holds at most (DynamoDB's item limit is 400 KB). */
+const MAX_OUTBOX_BYTES = 300_000;
+const eventBytes = (event: OutboxEvent) => Buffer.byteLength(JSON.stringify(event.detail));
 
 /** DynamoDB's ceiling for one TransactWriteItems call. */
 export const MAX_TRANSACTION_ITEMS = 100;
@@ -216,18 +221,24 @@ export class UnitOfWork {
     let counters = new Map<string, CounterDelta>();
     let ops: Op[] = [];
     let events: OutboxEvent[] = [];
+    let bytes = 0;
     const flush = () => {
       if (ops.length + counters.size + events.length === 0) return;
       const items = [
         ...ops.map((o) => o.item),
         ...[...counters.values()].filter(hasMove).map((c) => this.counterItem(c)),
-        ...events.map((e) => ({
-          Put: {
-            TableName: this.tableName,
-            Item: outboxItem(e),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          },
-        })),
+        // The transaction's events, in order, in one outbox item (the publisher sends each).
+        ...(events.length
+          ? [
+              {
+                Put: {
+                  TableName: this.tableName,
+                  Item: outboxItem(events),
+                  ConditionExpression: 'attribute_not_exists(pk)',
+                },
+              },
+            ]
+          : []),
       ];
       if (items.length) chunks.push({ items, ops });
       opIds = new Set();
@@ -235,6 +246,7 @@ export class UnitOfWork {
       counters = new Map();
       ops = [];
       events = [];
+      bytes = 0;
     };
     for (const group of this.groups) {
       if (group.size === 0) continue;
@@ -251,8 +263,14 @@ export class UnitOfWork {
         groupOps.some((op) => opIds.has(keyId(op.key)) || counters.has(keyId(op.key))) ||
         [...group.counters.keys()].some((id) => opIds.has(id));
       const newCounters = [...group.counters.keys()].filter((id) => !counters.has(id)).length;
-      const size = ops.length + counters.size + events.length;
-      if (clashes || size + groupOps.length + newCounters + group.events.length > MAX_TRANSACTION_ITEMS) {
+      const size = ops.length + counters.size + (events.length ? 1 : 0);
+      const newOutbox = events.length === 0 && group.events.length > 0 ? 1 : 0;
+      const groupBytes = group.events.reduce((n, e) => n + eventBytes(e), 0);
+      if (
+        clashes ||
+        size + groupOps.length + newCounters + newOutbox > MAX_TRANSACTION_ITEMS ||
+        (events.length > 0 && bytes + groupBytes > MAX_OUTBOX_BYTES)
+      ) {
         flush();
         groupOps = group.ops; // a new transaction shares no check yet
       }
@@ -277,6 +295,7 @@ export class UnitOfWork {
         }
       }
       events.push(...group.events);
+      bytes += groupBytes;
     }
     flush();
     this.chunkOps = chunks.map((c) => c.ops);

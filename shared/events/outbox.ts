@@ -73,13 +73,36 @@ export function makeEvent<S extends z.ZodType>(
 
 export const OUTBOX_PK_PREFIX = 'EV#';
 
-export function outboxItem(event: OutboxEvent): Record<string, unknown> & { pk: string; sk: string } {
+/** One event as an outbox item stores it (`detail` serialised once, sent as is). */
+export interface StoredEvent {
+  source: string;
+  detailType: string;
+  detail: string;
+}
+
+/**
+ * The outbox item of the events one transaction commits, in order: one item however many there
+ * are (each keeps its own `eventId`; the item is keyed by the first).
+ */
+export function outboxItem(
+  events: readonly OutboxEvent[],
+): Record<string, unknown> & { pk: string; sk: string; events: StoredEvent[] } {
+  const first = events[0];
+  if (!first) throw new Error('An outbox item holds at least one event');
   return {
-    pk: `${OUTBOX_PK_PREFIX}${event.detail.metadata.eventId}`,
+    pk: `${OUTBOX_PK_PREFIX}${first.detail.metadata.eventId}`,
     sk: 'EV',
-    source: event.source,
-    detailType: event.detailType,
-    detail: JSON.stringify(event.detail),
+    events: events.map((e) => ({
+      source: e.source,
+      detailType: e.detailType,
+      detail: JSON.stringify(e.detail),
+    })),
     ttl: Math.floor(Date.now() / 1000) + OUTBOX_TTL_SECONDS,
   };
+}
+
+/** The events a stored item holds; none unless it is an outbox item. */
+export function storedEvents(item: Record<string, unknown>): StoredEvent[] {
+  if (typeof item.pk !== 'string' || !item.pk.startsWith(OUTBOX_PK_PREFIX)) return [];
+  return Array.isArray(item.events) ? (item.events as StoredEvent[]) : [];
 }

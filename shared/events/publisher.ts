@@ -5,7 +5,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { OUTBOX_PK_PREFIX } from './outbox.js';
+import { storedEvents } from './outbox.js';
 
 /** The subset of a DynamoDB stream record the publisher reads (Lambda and Streams API alike). */
 export interface StreamRecord {
@@ -31,7 +31,8 @@ export interface PublishResult {
  * fixed at commit.
  *
  * Primary course:
- *  1. Keep only INSERTs of outbox items (`pk` = `EV#…`); every other stream record is ignored.
+ *  1. Keep only INSERTs of outbox items (`pk` = `EV#…`), each holding the events of one
+ *     transaction; every other stream record is ignored.
  *  2. Send them in PutEvents calls of at most 10 entries, retrying failed entries with backoff.
  *  3. Report the first record whose event still failed, so the stream resumes from it (records
  *     after it are sent again: consumers dedupe on `detail.metadata.eventId`).
@@ -44,16 +45,18 @@ export async function publishOutbox(
   for (const record of records) {
     if (record.eventName !== 'INSERT' || !record.dynamodb?.NewImage) continue;
     const image = unmarshall(record.dynamodb.NewImage) as Record<string, unknown>;
-    if (typeof image.pk !== 'string' || !image.pk.startsWith(OUTBOX_PK_PREFIX)) continue;
-    pending.push({
-      seq: record.dynamodb.SequenceNumber ?? record.eventID ?? '',
-      entry: {
-        EventBusName: deps.busName,
-        Source: String(image.source),
-        DetailType: String(image.detailType),
-        Detail: String(image.detail),
-      },
-    });
+    const seq = record.dynamodb.SequenceNumber ?? record.eventID ?? '';
+    for (const event of storedEvents(image)) {
+      pending.push({
+        seq,
+        entry: {
+          EventBusName: deps.busName,
+          Source: event.source,
+          DetailType: event.detailType,
+          Detail: event.detail,
+        },
+      });
+    }
   }
   let published = 0;
   for (let i = 0; i < pending.length; i += PUT_EVENTS_MAX_ENTRIES) {
@@ -63,7 +66,8 @@ export async function publishOutbox(
       const firstFailed = Math.min(...failed);
       return {
         published: published + firstFailed,
-        failedSequenceNumbers: pending.slice(i + firstFailed).map((p) => p.seq),
+        // A record whose events were partly sent is sent again whole (consumers dedupe).
+        failedSequenceNumbers: [...new Set(pending.slice(i + firstFailed).map((p) => p.seq))],
       };
     }
     published += batch.length;

@@ -15,7 +15,7 @@ import { createAccount, createStaff, startHandover } from '../../shared/usecases
 import { importOrders } from '../../shared/usecases/webhooks.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestResponse, type TestStack } from '../support/local-stack.js';
-import { failingAfter, freshTable, interceptSend } from '../support/table.js';
+import { failingAfter, freshTable, interceptSend, outboxEvents } from '../support/table.js';
 import { body, deliver, signGeneric } from '../support/webhooks.js';
 
 /**
@@ -599,15 +599,9 @@ describe('an RFM run killed mid-run', () => {
       expect(Object.keys(rfmOf(tenantId))).toHaveLength(45);
       expect(rfmOf(tenantId)).toEqual(rfmOf(REFERENCE));
       const changes = (t: string) =>
-        items
-          .filter(
-            (i) =>
-              String(i.pk).startsWith('EV#') &&
-              ['SegmentChanged', 'StageChanged'].includes(String(i.detailType)),
-          )
-          .map(
-            (i) => JSON.parse(String(i.detail)) as { metadata: { tenantId: string }; data: { asOf: string } },
-          )
+        outboxEvents(items)
+          .filter((e) => ['SegmentChanged', 'StageChanged'].includes(e.detailType))
+          .map((e) => e.detail as { metadata: { tenantId: string }; data: { asOf: string } })
           // The run's changes (orders announce their own stage changes at the time they are recorded).
           .filter((e) => e.metadata.tenantId === t && e.data.asOf === ASOF)
           .map((e) => JSON.stringify(e.data))

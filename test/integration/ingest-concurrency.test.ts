@@ -6,6 +6,7 @@ import { defaultSettings } from '../../shared/schemas/settings.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
 import { seeded } from '../support/random.js';
+import { outboxEvents } from '../support/table.js';
 import { body, deliver, fixture, type SignedDelivery, signShopify } from '../support/webhooks.js';
 
 /**
@@ -200,7 +201,7 @@ async function scanTenant(tenant: string): Promise<Record<string, unknown>[]> {
   return (await stack.scan()).filter(
     (i) =>
       String(i.pk).includes(`#${tenant}#`) ||
-      (String(i.pk).startsWith('EV#') && String(i.detail).includes(`"tenantId":"${tenant}"`)),
+      outboxEvents([i]).some((e) => e.detail.metadata.tenantId === tenant),
   );
 }
 
@@ -315,9 +316,9 @@ describe('ingest under concurrency', () => {
     }
 
     // One OrderRecorded event per order, whatever the retries and duplicates.
-    const recordedEvents = items
-      .filter((i) => i.detailType === 'OrderRecorded')
-      .map((i) => JSON.parse(String(i.detail)) as { data: { orderId: string } });
+    const recordedEvents = outboxEvents(items)
+      .filter((e) => e.detailType === 'OrderRecorded' && e.detail.metadata.tenantId === session.tenant)
+      .map((e) => e.detail as { data: { orderId: string } });
     expect(new Set(recordedEvents.map((e) => e.data.orderId)).size).toBe(orders.length);
     expect(recordedEvents).toHaveLength(orders.length);
   }, 600_000);

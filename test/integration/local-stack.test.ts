@@ -146,7 +146,7 @@ describe('local stack: events', () => {
     });
     const wake = makeEvent(JobQueued, tenant, { jobId: 'job_none' });
     for (const event of [contact, wake]) {
-      await db.send(new PutCommand({ TableName: stack.tableName, Item: outboxItem(event) }));
+      await db.send(new PutCommand({ TableName: stack.tableName, Item: outboxItem([event]) }));
     }
     db.destroy();
 

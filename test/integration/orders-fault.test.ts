@@ -7,7 +7,7 @@ import { toProblem } from '../../shared/http/problem.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { createShop } from '../../shared/usecases/shops.js';
 import { importOrders, receiveWebhook } from '../../shared/usecases/webhooks.js';
-import { failingAfter, freshTable } from '../support/table.js';
+import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
 import { body, fixture, signGeneric } from '../support/webhooks.js';
 
 /**
@@ -31,10 +31,7 @@ const admin = (tenantId: string): Caller => ({ tenantId, role: 'admin', staffId:
 
 async function tenantItems(tenantId: string) {
   const items = await deps.scan();
-  const events = items
-    .filter((i) => String(i.pk).startsWith('EV#'))
-    .map((i) => ({ detailType: String(i.detailType), detail: JSON.parse(String(i.detail)) }))
-    .filter((e) => e.detail.metadata.tenantId === tenantId);
+  const events = outboxEvents(items).filter((e) => e.detail.metadata.tenantId === tenantId);
   const mine = items.filter((i) => String(i.pk).includes(`#${tenantId}#`));
   return {
     events: (detailType: string) =>

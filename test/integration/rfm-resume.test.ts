@@ -17,7 +17,7 @@ import { getJob } from '../../shared/jobs/store.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { dispatchNightlyRuns, getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
 import { updateSettings } from '../../shared/usecases/settings.js';
-import { failingAfter, freshTable } from '../support/table.js';
+import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
 
 type Table = Awaited<ReturnType<typeof freshTable>>;
 type Item = Record<string, unknown>;
@@ -153,9 +153,9 @@ interface ChangeEvent {
 
 /** Outbox items of one detail-type at one asOf. */
 function changes(all: Item[], detailType: string, asOf: number): ChangeEvent[] {
-  return all
-    .filter((i) => String(i.pk).startsWith('EV#') && i.detailType === detailType)
-    .map((i) => (JSON.parse(String(i.detail)) as { data: ChangeEvent }).data)
+  return outboxEvents(all)
+    .filter((e) => e.detailType === detailType)
+    .map((e) => e.detail.data as ChangeEvent)
     .filter((data) => data.asOf === new Date(asOf).toISOString())
     .sort((a, b) => (a.contactId < b.contactId ? -1 : 1));
 }

@@ -4,7 +4,7 @@ import { UnitOfWork } from '../../shared/db/unit-of-work.js';
 import { ConflictError } from '../../shared/errors.js';
 import { ContactLost } from '../../shared/events/catalog.js';
 import { makeEvent } from '../../shared/events/outbox.js';
-import { failingAfter, freshTable } from '../support/table.js';
+import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
 
 class AlreadyRecorded extends Error {}
 
@@ -41,9 +41,9 @@ describe('unit of work on DynamoDB Local', () => {
     const items = await deps.scan();
     expect(items.filter((i) => String(i.pk).startsWith('VISIT#'))).toHaveLength(1);
     expect(items.find((i) => i.pk === 'AGG#visits')?.visits).toBe(1);
-    const events = items.filter((i) => String(i.pk).startsWith('EV#'));
+    const events = outboxEvents(items);
     expect(events).toHaveLength(1);
-    expect(JSON.parse(String(events[0]!.detail)).metadata.eventId).toBe(String(events[0]!.pk).slice(3));
+    expect(events[0]!.detail.metadata.eventId).toBe(events[0]!.pk.slice(3));
   });
 
   it('commits groups past 100 items in several transactions, each group whole', async () => {

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { ensureTable, LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import type { Deps } from '../../shared/app/deps.js';
 import { createDocumentClient } from '../../shared/db/client.js';
+import { type EventEnvelope, storedEvents } from '../../shared/events/outbox.js';
 
 /**
  * The DynamoDB Local this test worker shares with the files it runs (undefined when the run
@@ -91,4 +92,25 @@ export function failingAfter(
     }
     return result;
   });
+}
+
+/** An event as an outbox item holds it, its envelope parsed. */
+export interface StoredOutboxEvent {
+  /** The key of the outbox item that holds it (the id of its transaction's first event). */
+  pk: string;
+  source: string;
+  detailType: string;
+  detail: EventEnvelope;
+}
+
+/** The events of every outbox item among `items`, in order (a transaction's events share one item). */
+export function outboxEvents(items: readonly Record<string, unknown>[]): StoredOutboxEvent[] {
+  return items.flatMap((item) =>
+    storedEvents(item).map((e) => ({
+      pk: String(item.pk),
+      source: e.source,
+      detailType: e.detailType,
+      detail: JSON.parse(e.detail) as EventEnvelope,
+    })),
+  );
 }

@@ -13,11 +13,14 @@ afterEach(() => {
   eb.reset();
 });
 
-function outboxRecord(seq: number): StreamRecord {
-  const event = makeEvent(ContactLost, 't1', { contactId: `c${seq}`, lostAt: '2026-01-01T00:00:00.000Z' });
+const lost = (contactId: string) =>
+  makeEvent(ContactLost, 't1', { contactId, lostAt: '2026-01-01T00:00:00.000Z' });
+
+/** The stream record of a transaction's outbox item: one event per contact id given. */
+function outboxRecord(seq: number, contactIds: string[] = [`c${seq}`]): StreamRecord {
   return {
     eventName: 'INSERT',
-    dynamodb: { SequenceNumber: String(seq), NewImage: marshall(outboxItem(event)) as never },
+    dynamodb: { SequenceNumber: String(seq), NewImage: marshall(outboxItem(contactIds.map(lost))) as never },
   };
 }
 
@@ -65,6 +68,42 @@ describe('publishOutbox', () => {
     const retried = eb.commandCalls(PutEventsCommand)[1]!.args[0].input.Entries!;
     expect(retried).toHaveLength(1);
     expect(JSON.parse(retried[0]!.Detail!).data.contactId).toBe('c2');
+  });
+
+  it("sends every event of a transaction's outbox item, in order, each with its own eventId", async () => {
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `e${i}` })),
+    }));
+    const ids = Array.from({ length: 12 }, (_, i) => `m${i}`);
+
+    const result = await publishOutbox([outboxRecord(1, ids), outboxRecord(2)], {
+      eventBridge,
+      busName: 'bus',
+    });
+
+    expect(result).toEqual({ published: 13, failedSequenceNumbers: [] });
+    const sent = eb.commandCalls(PutEventsCommand).flatMap((c) => c.args[0].input.Entries!);
+    const details = sent.map((e) => JSON.parse(e.Detail!));
+    expect(details.map((d) => d.data.contactId)).toEqual([...ids, 'c2']);
+    expect(new Set(details.map((d) => d.metadata.eventId)).size).toBe(13);
+  });
+
+  it('resends a record whose events were only partly sent, reported once', async () => {
+    eb.on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 0,
+        Entries: Array.from({ length: 10 }, (_, i) => ({ EventId: `e${i}` })),
+      })
+      .rejects(Object.assign(new Error('timeout'), { name: 'TimeoutError' }));
+    const ids = Array.from({ length: 12 }, (_, i) => `m${i}`);
+
+    const result = await publishOutbox([outboxRecord(1, ids), outboxRecord(2)], {
+      eventBridge,
+      busName: 'bus',
+    });
+
+    expect(result).toEqual({ published: 10, failedSequenceNumbers: ['1', '2'] });
   });
 
   it('reports the first record still failing so the stream resumes from it', async () => {

@@ -49,6 +49,33 @@ describe('UnitOfWork packing', () => {
     expect(chunkOf.size).toBe(60);
   });
 
+  it("writes the events of a transaction's groups as one outbox item, in order, and a big batch in two", () => {
+    // Prepare: 60 groups, each with one event; then 2 groups whose events outgrow one item
+    const uow = new UnitOfWork(TABLE);
+    for (let i = 0; i < 60; i++) contactGroup(uow, i);
+    const big = new UnitOfWork(TABLE);
+    const text = 'x'.repeat(160_000);
+    for (let i = 0; i < 2; i++) {
+      big.atomic();
+      big.emit(makeEvent(ContactLost, 't1', { contactId: `c${i}${text}`, lostAt: new Date().toISOString() }));
+    }
+
+    // Act
+    const chunks = uow.chunks();
+    const bigChunks = big.chunks();
+
+    // Assess: one outbox item per transaction, holding its groups' events in group order
+    const outbox = chunks.map((chunk) =>
+      chunk.map((t) => t.Put?.Item as { pk: string; events?: { detail: string }[] }).filter((i) => i?.events),
+    );
+    expect(outbox.every((items) => items.length === 1)).toBe(true);
+    const contactIds = outbox.flatMap(([item]) =>
+      item!.events!.map((e) => JSON.parse(e.detail).data.contactId),
+    );
+    expect(contactIds).toEqual(Array.from({ length: 60 }, (_, i) => `c${i}`));
+    expect(bigChunks).toHaveLength(2);
+  });
+
   it('merges counter moves on one item within a transaction into a single ADD', () => {
     const uow = new UnitOfWork(TABLE);
     for (let i = 0; i < 5; i++) contactGroup(uow, i);
