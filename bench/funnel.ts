@@ -5,9 +5,10 @@
  * (and the owner's account) follow from a hash of the contact id. Then 200 funnel queries over the
  * full year 1997 for each `by` (and none) per size: p50/p95 per `by`, and the 10×/1× ratios.
  *
- * The seeded items are the funnel aggregates (cells and roll-ups) the write path produces, summed
- * in memory through its own `funnelPlace` and `moveFunnel` (checked against really committed
- * contact writes on a sample before timing), and the tenant's settings. Profiles, orders and list entries are left out: the
+ * The seeded items are the funnel aggregates the write path and the stream consumer produce, summed
+ * in memory through their own `funnelPlace`, `moveFunnel` (cells, checked against really committed
+ * contact writes on a sample before timing) and `moveFunnelRollups` (the roll-ups as the consumer
+ * leaves them once caught up), and the tenant's settings. Profiles, orders and list entries are left out: the
  * funnel never reads them (and DynamoDB finds a partition without reading the others). Seeded
  * tables are kept under `.bench-cache/funnel/` between runs.
  *
@@ -28,7 +29,7 @@ import {
 import { ensureTable, LOCAL_AWS, PROJECT_ROOT, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import { signLocalToken } from '../infra/local/jwt.js';
 import { createDocumentClient } from '../shared/db/client.js';
-import { moveFunnel, stageContactChange } from '../shared/db/contact-store.js';
+import { moveFunnel, moveFunnelRollups, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
 import { type Key, UnitOfWork } from '../shared/db/unit-of-work.js';
 import {
@@ -138,6 +139,7 @@ function dataset(customers: readonly RfmContact[], copies: number): Dataset {
   for (const contact of contacts(customers, copies)) {
     const place = funnelPlace(contact, SETTINGS.timezone);
     moveFunnel(cells, TENANT, contact.id, undefined, place);
+    moveFunnelRollups(cells, TENANT, contact.id, undefined, place);
     if (place.day >= RANGE.from && place.day <= RANGE.to) {
       for (const name of Object.keys(total) as (keyof FunnelCounters)[]) total[name] += place.counters[name];
     }

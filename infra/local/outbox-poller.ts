@@ -14,6 +14,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { StreamConsumerDecl } from '../../shared/app/types.js';
 import { LOCAL_AWS } from './dynamodb-local.js';
 import { localLog, sleep } from './log.js';
 
@@ -28,6 +29,8 @@ export interface OutboxPollerOptions {
   intervalMs?: number;
   /** Records per handler call (the event source mapping's batch size). */
   batchSize?: number;
+  /** The records the consumer is handed (the event source mapping's filter); all when left out. */
+  filter?: StreamConsumerDecl['filter'];
 }
 
 interface ShardState {
@@ -259,7 +262,11 @@ export class OutboxPoller {
   }
 
   /** Runs the consumer on one batch; returns how many leading records succeeded. */
-  private async handle(streamArn: string, records: StreamApiRecord[]): Promise<number> {
+  private async handle(streamArn: string, all: StreamApiRecord[]): Promise<number> {
+    // Records the filter leaves out are done without an invocation, as with a mapping's filter.
+    const filter = this.options.filter;
+    const records = filter ? all.filter((record) => matches(record, filter)) : all;
+    if (!records.length) return all.length;
     const event: DynamoDBStreamEvent = {
       Records: records.map((record) =>
         lambdaRecord(record, streamArn, this.options.region ?? LOCAL_AWS.region),
@@ -273,18 +280,18 @@ export class OutboxPoller {
         records: records.length,
         error,
       });
-      return 0;
+      return all.indexOf(records[0]!);
     }
     const failures = (response as DynamoDBBatchResponse | undefined)?.batchItemFailures ?? [];
     const ids = failures.map((f) => f.itemIdentifier).filter((id) => id !== undefined && id !== '');
-    if (!ids.length) return records.length;
+    if (!ids.length) return all.length;
     const positions = ids.map((id) => records.findIndex((r) => r.dynamodb?.SequenceNumber === id));
     // An identifier that names no record of the batch fails the whole batch (as Lambda does).
     const first = positions.some((p) => p < 0) ? 0 : Math.min(...positions);
     localLog.warn('stream consumer reported a failed record; retrying from it', {
       sequenceNumber: records[first]?.dynamodb?.SequenceNumber,
     });
-    return first;
+    return all.indexOf(records[first]!);
   }
 
   private async refreshShards(): Promise<void> {
@@ -382,6 +389,14 @@ export class OutboxPoller {
     writeFileSync(temp, `${JSON.stringify(this.saved)}\n`);
     renameSync(temp, file);
   }
+}
+
+/** Whether a record passes a consumer's filter (event name, key prefixes), as a mapping's filter does. */
+function matches(record: StreamApiRecord, filter: NonNullable<OutboxPollerOptions['filter']>): boolean {
+  if (filter.eventNames && !filter.eventNames.includes(record.eventName as 'INSERT')) return false;
+  const keys = record.dynamodb?.Keys;
+  if (!keys?.pk?.S?.startsWith(filter.pkPrefix)) return false;
+  return filter.skPrefix === undefined || Boolean(keys.sk?.S?.startsWith(filter.skPrefix));
 }
 
 function compareSequence(a: string | undefined, b: string | undefined): number {

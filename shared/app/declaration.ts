@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { funnelStreamKeys } from '../db/keys.js';
 import { JobQueued } from '../events/catalog.js';
+import { OUTBOX_PK_PREFIX } from '../events/outbox.js';
 import { Health } from '../schemas/common.js';
 import {
   ContactBatch,
@@ -63,7 +65,7 @@ import {
   StaffQuery,
   StaffView,
 } from '../schemas/staff.js';
-import type { EventRuleDecl, FunctionDecl, RouteDecl, ScheduleDecl } from './types.js';
+import type { EventRuleDecl, FunctionDecl, RouteDecl, ScheduleDecl, StreamConsumerDecl } from './types.js';
 
 /**
  * The one declaration of the app: functions, routes (with roles), schedules and event rules.
@@ -158,6 +160,14 @@ export const functions = {
     table: 'none',
     tableStream: true,
     putEvents: true,
+    timeoutSeconds: 60,
+  },
+  funnelRollups: {
+    entry: 'functions/funnel-rollups.ts',
+    description: 'Moves the funnel roll-ups by the month cells of the table stream, exactly once',
+    table: 'readWrite',
+    tablePartitions: [funnelStreamKeys.rollupPartitionPrefix, funnelStreamKeys.appliedPrefix],
+    tableStream: true,
     timeoutSeconds: 60,
   },
 } as const satisfies Record<string, FunctionDecl>;
@@ -592,5 +602,18 @@ export const eventRules = {
   },
 } as const satisfies Record<string, EventRuleDecl<FunctionName>>;
 
-/** The function that reads the table stream (outbox → EventBridge). */
-export const streamConsumer: FunctionName = 'outboxPublisher';
+/** The functions the table stream feeds, each through its own filter and checkpoint. */
+export const streamConsumers = {
+  outbox: {
+    fn: 'outboxPublisher',
+    description: 'Committed outbox items → EventBridge',
+    filter: { eventNames: ['INSERT'], pkPrefix: OUTBOX_PK_PREFIX },
+    batchSize: 100,
+  },
+  funnelRollups: {
+    fn: 'funnelRollups',
+    description: 'Month funnel cells → the roll-ups of their month',
+    filter: { pkPrefix: funnelStreamKeys.cellPartitionPrefix, skPrefix: funnelStreamKeys.monthCellPrefix },
+    batchSize: 100,
+  },
+} as const satisfies Record<string, StreamConsumerDecl<FunctionName>>;

@@ -6,6 +6,7 @@ import {
   entryFilterValues,
   FUNNEL_DIMS,
   type FunnelDim,
+  type FunnelDims,
   type FunnelPlace,
   filterValues,
   funnelPlace,
@@ -32,7 +33,8 @@ export const contactKeys = {
  * cell (`FA#<t>#<YYYY-MM>`); per year, the months' roll-ups of each dimension value
  * (`FR#<t>#<YYYY>`, `B#<dim>#<YYYY-MM>#<value>#<shard>`) and the same within each owner's
  * contacts (`B#owner=<owner>#<dim>#<YYYY-MM>#<value>#<shard>`), so whole months of a year are one
- * Query.
+ * Query. Contact writes move the cells; the roll-ups follow the month cells through the table
+ * stream (`shared/usecases/funnel-rollups.ts`).
  */
 export const FUNNEL_SHARDS = 4;
 const funnelPartition = (tenantId: string, month: string) => `FA#${tenantId}#${month}`;
@@ -51,6 +53,12 @@ export const funnelKeys = {
     pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `M#${cell}#${shard}`,
   }),
+  /** The tenant, month and shard of a month cell's key; undefined for any other key. */
+  parseMonth: (key: Key): { tenantId: string; month: string; shard: number } | undefined => {
+    const pk = /^FA#([^#]+)#(\d{4}-\d{2})$/.exec(key.pk);
+    const sk = /^M#[^#]+#(\d+)$/.exec(key.sk);
+    return pk && sk ? { tenantId: pk[1]!, month: pk[2]!, shard: Number(sk[1]) } : undefined;
+  },
   rollupPrefix,
   /** The roll-ups of `prefix` for the months `first`..`last` of one year, as a sort-key range. */
   rollupRange: (prefix: string, first: string, last: string) => ({
@@ -297,9 +305,10 @@ export function stageContactChange(
 }
 
 /**
- * Moves a contact's funnel contribution from one place to another (either may be absent): its day
- * and month cell items, and the month's roll-ups of each of its dimension values, overall and
- * within its owner's contacts (moves on one item net out when the unit of work merges them).
+ * Moves a contact's funnel contribution from one place to another (either may be absent) on its
+ * day and month cell items (moves on one item net out when the unit of work merges them). The
+ * roll-ups follow the month cells through the table stream (`applyFunnelRecords`), not in this
+ * transaction.
  */
 export function moveFunnel(
   uow: UnitOfWork,
@@ -315,34 +324,74 @@ export function moveFunnel(
   ] as const) {
     if (!place) continue;
     const cell = cellId(place);
-    const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
-    const month = place.day.slice(0, 7);
-    const attrs = { ...place.dims, month };
+    const add = signed(place.counters, sign);
+    const attrs = { ...place.dims, month: place.day.slice(0, 7) };
     uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
       ...attrs,
       day: place.day,
       kind: 'day',
     });
-    // A month roll-up holds contacts of many days: it carries no day of its own.
+    // A month cell holds contacts of many days: it carries no day of its own.
     uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
-    const owner = place.dims.owner;
-    for (const dim of FUNNEL_DIMS) {
-      const value = place.dims[dim];
-      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard), add, {
-        [dim]: value,
-        month,
-        kind: 'rollup',
-      });
-      if (dim === 'owner') continue;
-      uow.addCounters(funnelKeys.rollup(tenantId, place.day, dim, value, shard, owner), add, {
-        owner,
-        [dim]: value,
-        month,
-        kind: 'rollup',
-      });
-    }
   }
 }
+
+/**
+ * Moves counters on the roll-ups of one month cell's values: the month's roll-up of each dimension
+ * value, overall and within the cell's owner's contacts (13 items, on the cell's shard).
+ */
+export function moveRollups(
+  uow: UnitOfWork,
+  cell: { tenantId: string; month: string; shard: number; dims: FunnelDims },
+  add: Record<string, number>,
+): void {
+  const { tenantId, month, shard, dims } = cell;
+  const day = `${month}-01`;
+  const owner = dims.owner;
+  for (const dim of FUNNEL_DIMS) {
+    const value = dims[dim];
+    uow.addCounters(funnelKeys.rollup(tenantId, day, dim, value, shard), add, {
+      [dim]: value,
+      month,
+      kind: 'rollup',
+    });
+    if (dim === 'owner') continue;
+    uow.addCounters(funnelKeys.rollup(tenantId, day, dim, value, shard, owner), add, {
+      owner,
+      [dim]: value,
+      month,
+      kind: 'rollup',
+    });
+  }
+}
+
+/**
+ * The roll-up moves the stream consumer makes for a contact moved from one place to another, for
+ * seeding (benchmarks): what `moveFunnel`'s month cell moves become once the stream is applied.
+ */
+export function moveFunnelRollups(
+  uow: UnitOfWork,
+  tenantId: string,
+  contactId: string,
+  from: FunnelPlace | undefined,
+  to: FunnelPlace | undefined,
+): void {
+  const shard = shardOf(contactId);
+  for (const [place, sign] of [
+    [from, -1],
+    [to, 1],
+  ] as const) {
+    if (!place) continue;
+    moveRollups(
+      uow,
+      { tenantId, month: place.day.slice(0, 7), shard, dims: place.dims },
+      signed(place.counters, sign),
+    );
+  }
+}
+
+const signed = (counters: FunnelPlace['counters'], sign: 1 | -1): Record<string, number> =>
+  Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, sign * v]));
 
 export function cellId(place: Pick<FunnelPlace, 'dims'>): string {
   const d = place.dims;

@@ -97,4 +97,43 @@ describe('outbox poller', () => {
     await second.stop();
     expect(seen).toEqual(['r5']);
   });
+
+  it('hands a filtered consumer only its records, and checkpoints past the others', async () => {
+    // Prepare
+    const checkpointFile = join(dir, 'filtered.json');
+    const prefix = `F${randomUUID().slice(0, 6)}#`;
+    const seen: string[] = [];
+    const poller = () =>
+      new OutboxPoller({
+        tableName,
+        dynamoEndpoint: endpoint,
+        checkpointFile,
+        intervalMs: 20,
+        filter: { pkPrefix: prefix, skPrefix: 'M#' },
+        invoke: async (event) => {
+          seen.push(...event.Records.map((r) => `${idOf(r)}/${r.dynamodb?.NewImage?.sk?.S}`));
+          return { batchItemFailures: [] };
+        },
+      });
+    const putKey = (pk: string, sk: string) =>
+      db.send(new PutCommand({ TableName: tableName, Item: { pk, sk } }));
+    await putKey(`${prefix}a`, 'M#1');
+    await putKey(`${prefix}a`, 'D#1');
+    await putKey('other', 'M#1');
+    await putKey(`${prefix}b`, 'M#2');
+
+    // Act
+    const first = poller();
+    first.start();
+    await first.catchUp();
+    await first.stop();
+    await putKey('other', 'M#2');
+    const second = poller();
+    second.start();
+    await second.catchUp();
+    await second.stop();
+
+    // Assess: its two records, once; the restart found nothing of its own after the checkpoint.
+    expect(seen).toEqual([`${prefix}a/M#1`, `${prefix}b/M#2`]);
+  });
 });
