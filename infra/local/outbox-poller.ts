@@ -59,6 +59,8 @@ interface CheckpointFile {
 }
 
 const SHARD_REFRESH_MS = 1000;
+/** Pages a filtered consumer's poller reads at most to fill one batch. */
+const MAX_FILTERED_PAGES = 20;
 
 /**
  * Plays the part of the Lambda event source mapping on the table stream: reads every shard in
@@ -222,7 +224,7 @@ export class OutboxPoller {
       }
       throw error;
     }
-    const records = page.Records ?? [];
+    let records = page.Records ?? [];
     if (!records.length) {
       state.iterator = page.NextShardIterator;
       if (!page.NextShardIterator) {
@@ -232,13 +234,46 @@ export class OutboxPoller {
       }
       return { processed: 0, more: false, blocked: false };
     }
+    let next = page.NextShardIterator;
+    let full = records.length >= batchSize;
+    const filter = this.options.filter;
+    if (filter) {
+      // A mapping filters before it batches: read on until the batch holds batchSize records of
+      // the consumer (or the shard has no more now), then cut it after the last one it takes.
+      const wanted = () => records.filter((r) => matches(r, filter)).length;
+      for (let pages = 1; next && wanted() < batchSize && pages < MAX_FILTERED_PAGES; pages++) {
+        let more: { Records?: StreamApiRecord[]; NextShardIterator?: string };
+        try {
+          more = await this.streams.send(new GetRecordsCommand({ ShardIterator: next, Limit: batchSize }));
+        } catch (error) {
+          if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException))
+            throw error;
+          next = undefined; // read on from the checkpoint next time
+          full = true;
+          break;
+        }
+        next = more.NextShardIterator;
+        if (!more.Records?.length) break;
+        records = [...records, ...more.Records];
+      }
+      let taken = 0;
+      const cut = records.findIndex((r) => matches(r, filter) && ++taken === batchSize);
+      full = full || wanted() >= batchSize || (next !== undefined && records.length >= batchSize);
+      if (cut >= 0 && cut < records.length - 1) {
+        records = records.slice(0, cut + 1);
+        next = undefined; // the records after the cut are read again from the checkpoint
+        full = true;
+      }
+    }
+    const ended = !next && !full;
 
     const handled = await this.handle(streamArn, records);
     if (handled === records.length) {
       state.checkpoint = records[records.length - 1]!.dynamodb?.SequenceNumber ?? state.checkpoint;
       delete state.retryAt;
-      state.iterator = page.NextShardIterator;
-      if (!page.NextShardIterator) {
+      if (next) state.iterator = next;
+      else delete state.iterator;
+      if (ended) {
         state.finished = true;
         this.shardsRefreshedAt = 0;
       }
@@ -246,7 +281,7 @@ export class OutboxPoller {
       this.writeCheckpoint();
       return {
         processed: records.length,
-        more: records.length >= batchSize || state.finished,
+        more: full || state.finished,
         blocked: false,
       };
     }
