@@ -59,6 +59,8 @@ interface CheckpointFile {
 }
 
 const SHARD_REFRESH_MS = 1000;
+/** GetRecords returns at most 1,000 records. */
+const MAX_RECORDS_PER_PAGE = 1000;
 /** Pages a filtered consumer's poller reads at most to fill one batch. */
 const MAX_FILTERED_PAGES = 20;
 
@@ -214,7 +216,11 @@ export class OutboxPoller {
     let page: { Records?: StreamApiRecord[]; NextShardIterator?: string };
     try {
       page = await this.streams.send(
-        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: batchSize }),
+        new GetRecordsCommand({
+          ShardIterator: state.iterator,
+          // A filtered consumer's batch is filled from as many records as it takes (below).
+          Limit: this.options.filter ? MAX_RECORDS_PER_PAGE : Math.min(MAX_RECORDS_PER_PAGE, batchSize),
+        }),
       );
     } catch (error) {
       if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) {
@@ -244,7 +250,9 @@ export class OutboxPoller {
       for (let pages = 1; next && wanted() < batchSize && pages < MAX_FILTERED_PAGES; pages++) {
         let more: { Records?: StreamApiRecord[]; NextShardIterator?: string };
         try {
-          more = await this.streams.send(new GetRecordsCommand({ ShardIterator: next, Limit: batchSize }));
+          more = await this.streams.send(
+            new GetRecordsCommand({ ShardIterator: next, Limit: MAX_RECORDS_PER_PAGE }),
+          );
         } catch (error) {
           if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException))
             throw error;

@@ -614,6 +614,7 @@ export const streamConsumers = {
     fn: 'funnelRollups',
     description: 'Month funnel cells → the roll-ups of their month',
     filter: { pkPrefix: funnelStreamKeys.cellPartitionPrefix, skPrefix: funnelStreamKeys.monthCellPrefix },
-    batchSize: 100,
+    // Large batches merge more: the moves of a batch on one roll-up are one write.
+    batchSize: 1000,
   },
 } as const satisfies Record<string, StreamConsumerDecl<FunctionName>>;

@@ -462,10 +462,10 @@ describe('the CDK app, generated from the app declaration', () => {
       expect(mappings.map(([, m]) => m.Properties.FunctionName)).toEqual(
         consumers.map((c) => ({ Ref: logicalId(cognito.stateless.services.functions[c.fn]!.fn) })),
       );
-      for (const [, mapping] of mappings) {
+      for (const [index, [, mapping]] of mappings.entries()) {
         expect(mapping.Properties).toMatchObject({
           StartingPosition: 'TRIM_HORIZON',
-          BatchSize: 100,
+          BatchSize: consumers[index]!.batchSize,
           BisectBatchOnFunctionError: true,
           FunctionResponseTypes: ['ReportBatchItemFailures'],
           DestinationConfig: {
