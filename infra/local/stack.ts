@@ -30,11 +30,12 @@ export interface LocalStackOptions {
   /** Use this running DynamoDB (e.g. a shared test instance) instead of starting one. */
   dynamoEndpoint?: string;
   /**
-   * Data directory: DynamoDB Local's files under `dynamodb/`, the stream checkpoint beside them.
+   * Data directory: DynamoDB Local's files under `dynamodb/`, each stream consumer's checkpoint
+   * beside them.
    * Default `.data` of the project.
    */
   dataDir?: string;
-  /** DynamoDB Local keeps nothing on disk, and the stream checkpoint stays in memory. */
+  /** DynamoDB Local keeps nothing on disk, and the stream checkpoints stay in memory. */
   inMemory?: boolean;
   /** Run the declared schedules on their periods (default true). */
   schedules?: boolean;
@@ -66,7 +67,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** Starts DynamoDB Local, the table, the handlers, the HTTP server, the stream poller and the scheduler. */
+/** Starts DynamoDB Local, the table, the handlers, the HTTP server, the stream pollers and the scheduler. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const tableName = options.tableName ?? 'siyu-local';
   const eventBusName = options.eventBusName ?? 'siyu-local';
