@@ -37,6 +37,7 @@ import {
 import { ulid } from 'ulid';
 import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import type { Deps } from '../shared/app/deps.js';
+import { forEachWithinTime } from '../shared/app/work-pool.js';
 import { createDocumentClient } from '../shared/db/client.js';
 import { cellId, contactKeys, funnelKeys, shardOf, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
@@ -56,6 +57,7 @@ import { requestRfmRun } from '../shared/usecases/rfm.js';
 import { updateSettings } from '../shared/usecases/settings.js';
 import { CDNOW_PATH, readCdnow } from '../test/support/rfm-reference.js';
 import { benchRfmCore } from './rfm-core.js';
+import { round } from './support.js';
 
 const TENANT = 'cdnow';
 const AS_OF = '1998-07-01T00:00:00.000Z';
@@ -328,15 +330,6 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
 }
 
-async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
-}
-
 type BatchRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
 
 async function batchWrite(
@@ -416,10 +409,10 @@ interface Phase {
 
 /** Figures per 1,000 of the contacts the run looked at. */
 function phase({ seconds, peakRssMb, rssBeforeMb, meter }: Measured, contacts: number): Phase {
-  const per1000 = (n: number) => round((n * 1000) / contacts);
+  const per1000 = (n: number) => round((n * 1000) / contacts, 2);
   return {
-    wallSeconds: round(seconds),
-    contactsPerSecond: round(contacts / seconds),
+    wallSeconds: round(seconds, 2),
+    contactsPerSecond: round(contacts / seconds, 2),
     rssBeforeMb,
     peakRssMb,
     readUnitsPer1000: per1000(meter.readUnits),
@@ -510,7 +503,7 @@ async function measureFloor(client: DynamoDBClient, tableName: string, writes: M
       }),
     );
     const work = [...ids].sort();
-    await pool(work, READS_IN_FLIGHT, async (id) => {
+    await forEachWithinTime(work, READS_IN_FLIGHT, async (id) => {
       await queryPages(deps, {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': contactKeys.profile(TENANT, id).pk },
@@ -522,23 +515,25 @@ async function measureFloor(client: DynamoDBClient, tableName: string, writes: M
     ];
     const batches: (typeof requests)[] = [];
     for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
-    await pool(batches, WRITES_IN_FLIGHT, (batch) => batchWrite(db, tableName, batch));
+    await forEachWithinTime(batches, WRITES_IN_FLIGHT, (batch) => batchWrite(db, tableName, batch));
     return work.length;
   });
   return { seconds: (performance.now() - started) / 1000, peakRssMb, rssBeforeMb, meter, contacts };
 }
 
 const ratio = (run: Phase, floor: Phase) => ({
-  wallSeconds: round(run.wallSeconds / floor.wallSeconds),
-  readUnitsPer1000: round(run.readUnitsPer1000 / floor.readUnitsPer1000),
-  writeUnitsPer1000: floor.writeUnitsPer1000 ? round(run.writeUnitsPer1000 / floor.writeUnitsPer1000) : null,
+  wallSeconds: round(run.wallSeconds / floor.wallSeconds, 2),
+  readUnitsPer1000: round(run.readUnitsPer1000 / floor.readUnitsPer1000, 2),
+  writeUnitsPer1000: floor.writeUnitsPer1000
+    ? round(run.writeUnitsPer1000 / floor.writeUnitsPer1000, 2)
+    : null,
   writeUnitsAwsPer1000: floor.writeUnitsAwsPer1000
-    ? round(run.writeUnitsAwsPer1000 / floor.writeUnitsAwsPer1000)
+    ? round(run.writeUnitsAwsPer1000 / floor.writeUnitsAwsPer1000, 2)
     : null,
   itemsWrittenPer1000: floor.itemsWrittenPer1000
-    ? round(run.itemsWrittenPer1000 / floor.itemsWrittenPer1000)
+    ? round(run.itemsWrittenPer1000 / floor.itemsWrittenPer1000, 2)
     : null,
-  requests: round(run.requests / floor.requests),
+  requests: round(run.requests / floor.requests, 2),
 });
 
 async function benchRunOnDynamo() {
@@ -553,7 +548,7 @@ async function benchRunOnDynamo() {
     await updateSettings(deps, TENANT, { timezone: 'UTC', currency: 'USD' });
     const seeding = performance.now();
     const tableItems = await seed(plain, tableName, cdnowItems(new Date()));
-    const seedSeconds = round((performance.now() - seeding) / 1000);
+    const seedSeconds = round((performance.now() - seeding) / 1000, 2);
     process.stderr.write(`seeded ${tableItems} items in ${seedSeconds} s\n`);
 
     const runs = {} as Record<
@@ -584,8 +579,6 @@ async function benchRunOnDynamo() {
     await local?.stop();
   }
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 export async function benchRfm(): Promise<Record<string, unknown>> {
   const dynamo = await benchRunOnDynamo();
@@ -623,7 +616,7 @@ export async function benchRfm(): Promise<Record<string, unknown>> {
     runOverFloorWall: dynamo.first.ratio.wallSeconds,
     rerunOverFloorWall: dynamo.rerun.ratio.wallSeconds,
     cpus: cpus().length,
-    loadAverage: round(loadavg()[0]!),
+    loadAverage: round(loadavg()[0]!, 2),
     core,
     dynamo,
   };

@@ -1,6 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
+import { forEachWithinTime } from '../app/work-pool.js';
 import { contactFromItem, contactKeys, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { countAll, queryAll } from '../db/query.js';
@@ -197,7 +198,7 @@ async function readContact(
 /** The partitions of a chunk's contacts, in id order, `READ_CONCURRENCY` Queries in flight. */
 async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly string[]) {
   const read = new Map<string, ContactFacts>();
-  await pool(ids, READ_CONCURRENCY, async (id) => {
+  await forEachWithinTime(ids, READ_CONCURRENCY, async (id) => {
     const facts = await readContact(deps, job.tenantId, id, job.params.recordedBefore);
     if (facts) read.set(id, facts);
   });
@@ -392,15 +393,6 @@ function lowerBound(sorted: string[], after: string): number {
     else hi = mid;
   }
   return lo;
-}
-
-async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
 }
 
 /**
