@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import type { RouteDecl } from '../app/types.js';
 import { getStaffMember } from '../db/tenant-store.js';
@@ -12,7 +12,7 @@ import { problemResponse, toProblem, zodFieldErrors } from './problem.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
 export interface HttpRequest<R> {
   caller: R extends { auth: 'jwt' } ? Caller : null;
@@ -191,7 +191,7 @@ function parseBody(route: RouteDecl, rawBody: Buffer): unknown {
 }
 
 function parsePart(
-  schema: z.ZodObject | undefined,
+  schema: z.ZodMiniObject | undefined,
   input: Record<string, string | undefined>,
   where: string,
 ) {

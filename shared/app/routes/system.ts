@@ -1,5 +1,6 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { Health } from '../../schemas/common.js';
+import '../../zod.js';
 import { open, type RoutesOf } from './access.js';
 
 /** The routes of the `system` function (part of the app declaration, `../declaration.ts`). */
