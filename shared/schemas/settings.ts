@@ -37,9 +37,4 @@ export const SettingsInput = z
   })
   .register(z.globalRegistry, { id: 'SettingsInput' });
 
-export const defaultSettings: Settings = {
-  timezone: 'Asia/Shanghai',
-  currency: 'CNY',
-  rfm: { windowDays: 365 },
-  lifecycle: { loyalMinOrders: 4, loyalWithinDays: 180 },
-};
+export { defaultSettings } from './default-settings.js';

@@ -1,5 +1,4 @@
 import * as z from 'zod/mini';
-import { GenericOrder } from '../domain/webhooks/platforms.js';
 import '../zod.js';
 import { Id, InstantOut, Pagination } from './common.js';
 
@@ -105,4 +104,3 @@ export const OrderBatchResult = z.object({
     }),
   ),
 });
-export { GenericOrder };
