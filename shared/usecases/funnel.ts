@@ -1,5 +1,5 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { funnelKeys } from '../db/contact-store.js';
 import { readSettings } from '../db/tenant-store.js';
