@@ -16,7 +16,8 @@ import type { JobRecord } from '../../shared/jobs/job.js';
 import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
 import { getJob } from '../../shared/jobs/store.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
-import { dispatchNightlyRuns, getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { dispatchNightlyRuns } from '../../shared/usecases/rfm-dispatch.js';
 import { updateSettings } from '../../shared/usecases/settings.js';
 import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
 

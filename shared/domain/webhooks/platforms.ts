@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon';
 import * as z from 'zod/mini';
 import '../../zod.js';
 import type { IncomingBuyer, IncomingRefund, ShopEvent } from '../orders.js';
@@ -422,10 +421,24 @@ const YouzanRefund = z.object({
   update_time: z.string(),
 });
 
-/** Youzan times carry no offset: they are Asia/Shanghai wall-clock times. */
-function shanghai(value: string): string | undefined {
-  const dt = DateTime.fromFormat(value, 'yyyy-MM-dd HH:mm:ss', { zone: 'Asia/Shanghai' });
-  return dt.isValid ? (dt.toUTC().toISO({ suppressMilliseconds: false }) ?? undefined) : undefined;
+/**
+ * Youzan times carry no offset: they are Asia/Shanghai wall-clock times (`yyyy-MM-dd HH:mm:ss`).
+ * China has kept UTC+8 without daylight saving since 1991, so the offset is fixed (no time-zone
+ * library needed here); a date or time that does not exist (Feb 30, 24:00) is refused.
+ */
+export function shanghai(value: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const wall = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const exists =
+    wall.getUTCFullYear() === y &&
+    wall.getUTCMonth() === mo - 1 &&
+    wall.getUTCDate() === d &&
+    wall.getUTCHours() === h &&
+    wall.getUTCMinutes() === mi &&
+    wall.getUTCSeconds() === s;
+  return exists ? new Date(wall.getTime() - 8 * 3_600_000).toISOString() : undefined;
 }
 
 function youzanMessage(
