@@ -1,7 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
+import { queryAll } from '../db/query.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { ConflictError } from '../errors.js';
@@ -15,46 +15,37 @@ import { RFM_KIND, type RfmParams } from './rfm.js';
  */
 export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ started: number }> {
   let started = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
-        ExclusiveStartKey: start,
-      }),
+  for await (const item of queryAll<{ tenantId: string }>(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
+  })) {
+    const tenantId = item.tenantId;
+    const settings = await readSettings(deps, tenantId);
+    const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
+    const twoAm = local.startOf('day').set({ hour: 2 });
+    if (local < twoAm) continue;
+    const uow = new UnitOfWork(deps.tableName);
+    uow.put(
+      { ...keys.rfmRunMarker(tenantId, local.toISODate()!), tenantId },
+      { expression: 'attribute_not_exists(pk)' },
+      () => new ConflictError('already started today'),
     );
-    for (const item of page.Items ?? []) {
-      const tenantId = item.tenantId as string;
-      const settings = await readSettings(deps, tenantId);
-      const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
-      const twoAm = local.startOf('day').set({ hour: 2 });
-      if (local < twoAm) continue;
-      const uow = new UnitOfWork(deps.tableName);
-      uow.put(
-        { ...keys.rfmRunMarker(tenantId, local.toISODate()!), tenantId },
-        { expression: 'attribute_not_exists(pk)' },
-        () => new ConflictError('already started today'),
-      );
-      enqueueJob<RfmParams>(uow, deps, {
-        tenantId,
-        kind: RFM_KIND,
-        queue: RFM_KIND,
-        params: {
-          asOf: twoAm.toUTC().toISO()!,
-          windowDays: settings.settings.rfm.windowDays,
-          recordedBefore: now.toISOString(),
-        },
-      });
-      try {
-        await uow.commit(deps.db);
-        started++;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-      }
+    enqueueJob<RfmParams>(uow, deps, {
+      tenantId,
+      kind: RFM_KIND,
+      queue: RFM_KIND,
+      params: {
+        asOf: twoAm.toUTC().toISO()!,
+        windowDays: settings.settings.rfm.windowDays,
+        recordedBefore: now.toISOString(),
+      },
+    });
+    try {
+      await uow.commit(deps.db);
+      started++;
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
     }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return { started };
 }
