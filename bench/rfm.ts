@@ -28,12 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import type { Deps } from '../shared/app/deps.js';
@@ -41,8 +36,9 @@ import { forEachWithinTime } from '../shared/app/work-pool.js';
 import { createDocumentClient } from '../shared/db/client.js';
 import { cellId, contactKeys, funnelKeys, shardOf, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
+import { batchGetAll } from '../shared/db/query.js';
 import { GSI1, tableDefinition } from '../shared/db/table-definition.js';
-import { UnitOfWork } from '../shared/db/unit-of-work.js';
+import { type Key, UnitOfWork } from '../shared/db/unit-of-work.js';
 import { type Contact, funnelPlace, stageOf } from '../shared/domain/contact.js';
 import { type OrderFact, statsAt } from '../shared/domain/orders.js';
 import { DAY_MS } from '../shared/domain/rfm.js';
@@ -79,11 +75,6 @@ interface Meter {
   requests: number;
   /** Every item written, by key (last write wins): what the floor writes again. */
   writes: Map<string, { key: Key; deleted: boolean }>;
-}
-
-interface Key {
-  pk: string;
-  sk: string;
 }
 
 /** An item's size as DynamoDB counts it: attribute names plus values, numbers ~1 byte per 2 digits. */
@@ -455,17 +446,7 @@ async function measureRun(client: DynamoDBClient, tableName: string, job: JobRec
 /** The final state of every item a run wrote, read before the floor's clock starts (not metered). */
 async function finalItems(db: DynamoDBDocumentClient, tableName: string, writes: Meter['writes']) {
   const puts = [...writes.values()].filter((w) => !w.deleted).map((w) => w.key);
-  const items: Item[] = [];
-  for (let i = 0; i < puts.length; i += 100) {
-    let request: Record<string, { Keys: Key[] }> | undefined = {
-      [tableName]: { Keys: puts.slice(i, i + 100) },
-    };
-    while (request && Object.keys(request).length) {
-      const out = await db.send(new BatchGetCommand({ RequestItems: request }));
-      items.push(...((out.Responses?.[tableName] ?? []) as Item[]));
-      request = out.UnprocessedKeys as typeof request;
-    }
-  }
+  const items = await batchGetAll<Item>({ db, tableName }, puts);
   const deletes = [...writes.values()].filter((w) => w.deleted).map((w) => w.key);
   return { items, deletes };
 }
