@@ -28,20 +28,17 @@ import { randomUUID } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import type { Deps } from '../shared/app/deps.js';
+import { forEachWithinTime } from '../shared/app/work-pool.js';
 import { createDocumentClient } from '../shared/db/client.js';
 import { contactKeys, moveFunnel, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
+import { batchGetAll } from '../shared/db/query.js';
 import { GSI1, tableDefinition } from '../shared/db/table-definition.js';
-import { UnitOfWork } from '../shared/db/unit-of-work.js';
+import { type Key, UnitOfWork } from '../shared/db/unit-of-work.js';
 import { type Contact, funnelPlace, stageOf } from '../shared/domain/contact.js';
 import { type OrderFact, statsAt } from '../shared/domain/orders.js';
 import { DAY_MS } from '../shared/domain/rfm.js';
@@ -57,6 +54,7 @@ import { updateSettings } from '../shared/usecases/settings.js';
 import { CDNOW_PATH, readCdnow } from '../test/support/rfm-reference.js';
 import { CounterSums } from './funnel-sums.js';
 import { benchRfmCore } from './rfm-core.js';
+import { round } from './support.js';
 
 const TENANT = 'cdnow';
 const AS_OF = '1998-07-01T00:00:00.000Z';
@@ -78,11 +76,6 @@ interface Meter {
   requests: number;
   /** Every item written, by key (last write wins): what the floor writes again. */
   writes: Map<string, { key: Key; deleted: boolean }>;
-}
-
-interface Key {
-  pk: string;
-  sk: string;
 }
 
 /** An item's size as DynamoDB counts it: attribute names plus values, numbers ~1 byte per 2 digits. */
@@ -305,15 +298,6 @@ async function createTable(client: DynamoDBClient, tableName: string): Promise<v
   await waitUntilTableExists({ client, maxWaitTime: 60 }, { TableName: tableName });
 }
 
-async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
-}
-
 type BatchRequest = { PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } };
 
 async function batchWrite(
@@ -393,10 +377,10 @@ interface Phase {
 
 /** Figures per 1,000 of the contacts the run looked at. */
 function phase({ seconds, peakRssMb, rssBeforeMb, meter }: Measured, contacts: number): Phase {
-  const per1000 = (n: number) => round((n * 1000) / contacts);
+  const per1000 = (n: number) => round((n * 1000) / contacts, 2);
   return {
-    wallSeconds: round(seconds),
-    contactsPerSecond: round(contacts / seconds),
+    wallSeconds: round(seconds, 2),
+    contactsPerSecond: round(contacts / seconds, 2),
     rssBeforeMb,
     peakRssMb,
     readUnitsPer1000: per1000(meter.readUnits),
@@ -439,17 +423,7 @@ async function measureRun(client: DynamoDBClient, tableName: string, job: JobRec
 /** The final state of every item a run wrote, read before the floor's clock starts (not metered). */
 async function finalItems(db: DynamoDBDocumentClient, tableName: string, writes: Meter['writes']) {
   const puts = [...writes.values()].filter((w) => !w.deleted).map((w) => w.key);
-  const items: Item[] = [];
-  for (let i = 0; i < puts.length; i += 100) {
-    let request: Record<string, { Keys: Key[] }> | undefined = {
-      [tableName]: { Keys: puts.slice(i, i + 100) },
-    };
-    while (request && Object.keys(request).length) {
-      const out = await db.send(new BatchGetCommand({ RequestItems: request }));
-      items.push(...((out.Responses?.[tableName] ?? []) as Item[]));
-      request = out.UnprocessedKeys as typeof request;
-    }
-  }
+  const items = await batchGetAll<Item>({ db, tableName }, puts);
   const deletes = [...writes.values()].filter((w) => w.deleted).map((w) => w.key);
   return { items, deletes };
 }
@@ -487,7 +461,7 @@ async function measureFloor(client: DynamoDBClient, tableName: string, writes: M
       }),
     );
     const work = [...ids].sort();
-    await pool(work, READS_IN_FLIGHT, async (id) => {
+    await forEachWithinTime(work, READS_IN_FLIGHT, async (id) => {
       await queryPages(deps, {
         KeyConditionExpression: 'pk = :pk',
         ExpressionAttributeValues: { ':pk': contactKeys.profile(TENANT, id).pk },
@@ -499,23 +473,25 @@ async function measureFloor(client: DynamoDBClient, tableName: string, writes: M
     ];
     const batches: (typeof requests)[] = [];
     for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25));
-    await pool(batches, WRITES_IN_FLIGHT, (batch) => batchWrite(db, tableName, batch));
+    await forEachWithinTime(batches, WRITES_IN_FLIGHT, (batch) => batchWrite(db, tableName, batch));
     return work.length;
   });
   return { seconds: (performance.now() - started) / 1000, peakRssMb, rssBeforeMb, meter, contacts };
 }
 
 const ratio = (run: Phase, floor: Phase) => ({
-  wallSeconds: round(run.wallSeconds / floor.wallSeconds),
-  readUnitsPer1000: round(run.readUnitsPer1000 / floor.readUnitsPer1000),
-  writeUnitsPer1000: floor.writeUnitsPer1000 ? round(run.writeUnitsPer1000 / floor.writeUnitsPer1000) : null,
+  wallSeconds: round(run.wallSeconds / floor.wallSeconds, 2),
+  readUnitsPer1000: round(run.readUnitsPer1000 / floor.readUnitsPer1000, 2),
+  writeUnitsPer1000: floor.writeUnitsPer1000
+    ? round(run.writeUnitsPer1000 / floor.writeUnitsPer1000, 2)
+    : null,
   writeUnitsAwsPer1000: floor.writeUnitsAwsPer1000
-    ? round(run.writeUnitsAwsPer1000 / floor.writeUnitsAwsPer1000)
+    ? round(run.writeUnitsAwsPer1000 / floor.writeUnitsAwsPer1000, 2)
     : null,
   itemsWrittenPer1000: floor.itemsWrittenPer1000
-    ? round(run.itemsWrittenPer1000 / floor.itemsWrittenPer1000)
+    ? round(run.itemsWrittenPer1000 / floor.itemsWrittenPer1000, 2)
     : null,
-  requests: round(run.requests / floor.requests),
+  requests: round(run.requests / floor.requests, 2),
 });
 
 async function benchRunOnDynamo() {
@@ -530,7 +506,7 @@ async function benchRunOnDynamo() {
     await updateSettings(deps, TENANT, { timezone: 'UTC', currency: 'USD' });
     const seeding = performance.now();
     const tableItems = await seed(plain, tableName, cdnowItems(new Date()));
-    const seedSeconds = round((performance.now() - seeding) / 1000);
+    const seedSeconds = round((performance.now() - seeding) / 1000, 2);
     process.stderr.write(`seeded ${tableItems} items in ${seedSeconds} s\n`);
 
     const runs = {} as Record<
@@ -561,8 +537,6 @@ async function benchRunOnDynamo() {
     await local?.stop();
   }
 }
-
-const round = (n: number) => Math.round(n * 100) / 100;
 
 export async function benchRfm(): Promise<Record<string, unknown>> {
   const dynamo = await benchRunOnDynamo();
@@ -600,7 +574,7 @@ export async function benchRfm(): Promise<Record<string, unknown>> {
     runOverFloorWall: dynamo.first.ratio.wallSeconds,
     rerunOverFloorWall: dynamo.rerun.ratio.wallSeconds,
     cpus: cpus().length,
-    loadAverage: round(loadavg()[0]!),
+    loadAverage: round(loadavg()[0]!, 2),
     core,
     dynamo,
   };

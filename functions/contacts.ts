@@ -1,5 +1,6 @@
 import type { Deps } from '../shared/app/deps.js';
 import { createDeps } from '../shared/app/deps.js';
+import { contactsRoutes } from '../shared/app/routes/contacts.js';
 import { readSettings } from '../shared/db/tenant-store.js';
 import type { Contact } from '../shared/domain/contact.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -33,7 +34,7 @@ const written = async (d: Deps, tenantId: string, write: () => Promise<Contact>)
 };
 
 export const handler = httpFunction(
-  'contacts',
+  contactsRoutes,
   {
     'POST /v1/contacts': async (req, d) => ({
       body: await written(d, req.caller.tenantId, () => createContact(d, req.caller, req.body)),

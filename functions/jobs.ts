@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { jobsRoutes } from '../shared/app/routes/jobs.js';
 import { NotFoundError } from '../shared/errors.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { getJob, jobView } from '../shared/jobs/store.js';
@@ -7,7 +8,7 @@ import { requestRfmRun } from '../shared/usecases/rfm.js';
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'jobs',
+  jobsRoutes,
   {
     'GET /v1/jobs/{jobId}': async (req, d) => {
       const job = await getJob(d, req.caller.tenantId, req.params.jobId, false);

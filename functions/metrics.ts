@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { metricsRoutes } from '../shared/app/routes/metrics.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { compare, funnel } from '../shared/usecases/funnel.js';
 import { getSegments } from '../shared/usecases/rfm.js';
@@ -6,7 +7,7 @@ import { getSegments } from '../shared/usecases/rfm.js';
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'metrics',
+  metricsRoutes,
   {
     'GET /v1/metrics/funnel': async (req, d) => ({ body: await funnel(d, req.caller, req.query) }),
     'GET /v1/segments': async (req, d) => ({ body: await getSegments(d, req.caller) }),

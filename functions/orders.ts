@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { ordersRoutes } from '../shared/app/routes/orders.js';
 import { readSettings } from '../shared/db/tenant-store.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { visibleContact } from '../shared/usecases/contacts.js';
@@ -8,7 +9,7 @@ import { importOrders } from '../shared/usecases/webhooks.js';
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'orders',
+  ordersRoutes,
   {
     'GET /v1/contacts/{id}/orders': async (req, d) => {
       const contact = await visibleContact(d, req.caller, req.params.id);

@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { postingRoutes } from '../shared/app/routes/posting.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import {
   createPost,
@@ -13,7 +14,7 @@ import {
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'posting',
+  postingRoutes,
   {
     'GET /v1/accounts/{id}/posting-plan': async (req, d) => ({
       body: await getPostingPlan(d, req.caller, req.params.id),

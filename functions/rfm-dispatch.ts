@@ -1,6 +1,6 @@
 import { createDeps } from '../shared/app/deps.js';
 import { logger } from '../shared/logger.js';
-import { dispatchNightlyRuns } from '../shared/usecases/rfm.js';
+import { dispatchNightlyRuns } from '../shared/usecases/rfm-dispatch.js';
 
 const deps = createDeps();
 

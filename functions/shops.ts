@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { shopsRoutes } from '../shared/app/routes/shops.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import {
   createShop,
@@ -20,7 +21,7 @@ const originOf = (headers: Record<string, string>) => {
 };
 
 export const handler = httpFunction(
-  'shops',
+  shopsRoutes,
   {
     'POST /v1/shops': async (req, d) => {
       const { shop, secret } = await createShop(d, req.caller, req.body);

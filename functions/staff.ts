@@ -1,4 +1,5 @@
 import { createDeps } from '../shared/app/deps.js';
+import { staffRoutes } from '../shared/app/routes/staff.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import {
   accountView,
@@ -17,7 +18,7 @@ import {
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'staff',
+  staffRoutes,
   {
     'POST /v1/staff': async (req, d) => ({ body: staffView(await createStaff(d, req.caller, req.body)) }),
     'GET /v1/staff': async (req, d) => ({ body: await listStaff(d, req.caller, req.query) }),

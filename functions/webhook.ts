@@ -1,11 +1,12 @@
 import { createDeps } from '../shared/app/deps.js';
+import { webhookRoutes } from '../shared/app/routes/webhook.js';
 import { httpFunction } from '../shared/http/http-function.js';
 import { receiveWebhook } from '../shared/usecases/webhooks.js';
 
 const deps = createDeps();
 
 export const handler = httpFunction(
-  'webhook',
+  webhookRoutes,
   {
     'POST /v1/webhooks/shops/{shopId}': async (req, d) => {
       const answer = await receiveWebhook(d, req.params.shopId, {

@@ -42,7 +42,6 @@ export const TABLE_WRITE_ACTIONS = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:DeleteItem',
-  'dynamodb:BatchWriteItem',
 ] as const;
 
 export interface SiyuFunctionProps {

@@ -1,6 +1,7 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { publicEvents } from '../events/catalog.js';
 import { Problem } from '../schemas/common.js';
+import '../zod.js';
 import { routes } from './declaration.js';
 import type { RouteDecl } from './types.js';
 
@@ -20,7 +21,7 @@ const components: Record<string, unknown> = {};
  * Converts one zod schema to JSON Schema 2020-12 (OpenAPI 3.1's dialect), moving named
  * sub-schemas from the local `$defs` into `components.schemas`.
  */
-function schema(s: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+function schema(s: z.ZodMiniType, io: 'input' | 'output'): Record<string, unknown> {
   const json = z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<
     string,
     unknown
@@ -73,8 +74,8 @@ export function buildOpenApi(): Record<string, unknown> {
         parameters.push({
           name,
           in: where,
-          required: where === 'path' || !(field as z.ZodType).safeParse(undefined).success,
-          schema: schema(field as z.ZodType, 'input'),
+          required: where === 'path' || !(field as z.ZodMiniType).safeParse(undefined).success,
+          schema: schema(field as z.ZodMiniType, 'input'),
         });
       }
     }

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 export type Role = 'admin' | 'staff';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -30,11 +30,11 @@ export interface RouteDecl<FnName extends string = string> {
   roles: readonly Role[];
   summary: string;
   tags: readonly string[];
-  params?: z.ZodObject;
-  query?: z.ZodObject;
-  body?: z.ZodType;
+  params?: z.ZodMiniObject;
+  query?: z.ZodMiniObject;
+  body?: z.ZodMiniType;
   /** The success status and its body schema (none for 204). */
-  success: { status: number; body?: z.ZodType; description?: string };
+  success: { status: number; body?: z.ZodMiniType; description?: string };
   /** Extra statuses documented for this route beyond the common ones. */
   errors?: readonly number[];
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Contact,
@@ -14,6 +14,7 @@ import {
   searchTerms,
 } from '../domain/contact.js';
 import { ConflictError } from '../errors.js';
+import { batchGetAll } from './query.js';
 import type { Key, UnitOfWork } from './unit-of-work.js';
 
 export type IdentityKind = 'phone' | 'email' | 'ext';
@@ -123,23 +124,10 @@ export async function getContacts(
   consistent = false,
 ): Promise<Contact[]> {
   const found = new Map<string, Contact>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += 100) {
-    let request: Record<string, { Keys: Key[]; ConsistentRead?: boolean }> | undefined = {
-      [deps.tableName]: {
-        Keys: unique.slice(i, i + 100).map((id) => contactKeys.profile(tenantId, id)),
-        ...(consistent ? { ConsistentRead: true } : {}),
-      },
-    };
-    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
-      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of out.Responses?.[deps.tableName] ?? []) {
-        const contact = contactFromItem(item);
-        if (contact) found.set(contact.id, contact);
-      }
-      request = out.UnprocessedKeys as typeof request;
-      if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
-    }
+  const unique = [...new Set(ids)].map((id) => contactKeys.profile(tenantId, id));
+  for (const item of await batchGetAll(deps, unique, { consistent })) {
+    const contact = contactFromItem(item);
+    if (contact) found.set(contact.id, contact);
   }
   return ids.map((id) => found.get(id)).filter((c): c is Contact => c !== undefined);
 }
@@ -404,5 +392,3 @@ export function cellId(place: Pick<FunnelPlace, 'dims'>): string {
 export function shardOf(contactId: string): number {
   return createHash('sha1').update(contactId).digest()[0]! % FUNNEL_SHARDS;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,4 @@
-import { BatchGetCommand, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Category,
@@ -10,7 +10,7 @@ import {
 } from '../domain/posting.js';
 import { ConflictError } from '../errors.js';
 import { keys } from './keys.js';
-import { queryAll } from './query.js';
+import { batchGetAll, queryAll } from './query.js';
 import { GSI1 } from './table-definition.js';
 import { readSettings } from './tenant-store.js';
 import type { Key, UnitOfWork } from './unit-of-work.js';
@@ -19,7 +19,6 @@ type Db = Pick<Deps, 'db' | 'tableName'>;
 
 /** Index writes per atomic group: the UoW packs groups into transactions of ≤ 100 items. */
 const INDEX_GROUP_ITEMS = 95;
-const BATCH_GET_KEYS = 100;
 
 export interface PlanRecord {
   plan: PostingPlan;
@@ -208,19 +207,8 @@ export async function slotEntriesInBucket(deps: Db, zone: string, bucket: string
 
 /** Which of these keys exist (eventually consistent: a miss is settled by the conditional put). */
 export async function existingKeys(deps: Db, wanted: readonly Key[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (let i = 0; i < wanted.length; i += BATCH_GET_KEYS) {
-    let request: Record<string, { Keys: Key[]; ProjectionExpression: string }> | undefined = {
-      [deps.tableName]: { Keys: wanted.slice(i, i + BATCH_GET_KEYS), ProjectionExpression: 'pk, sk' },
-    };
-    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
-      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of out.Responses?.[deps.tableName] ?? []) found.add(keyId(item as Key));
-      request = out.UnprocessedKeys as typeof request;
-      if (request && Object.keys(request).length) await sleep(Math.min(1000, 25 * 2 ** attempt));
-    }
-  }
-  return found;
+  const items = await batchGetAll<Key>(deps, wanted, { projection: 'pk, sk' });
+  return new Set(items.map(keyId));
 }
 
 export const hasKey = (found: Set<string>, key: Key) => found.has(keyId(key));
@@ -293,5 +281,3 @@ export async function postsBetween(
   }
   return posts;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
+import type { Key } from './unit-of-work.js';
 
 /** Every item a query matches, page after page (1 MB each), following `LastEvaluatedKey`. */
 export async function* queryAll<T = Record<string, unknown>>(
@@ -32,3 +33,38 @@ export async function countAll(
   } while (start);
   return count;
 }
+
+/** DynamoDB's ceiling for one BatchGetItem call. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * The items of these keys that exist, 100 keys per BatchGetItem, `UnprocessedKeys` read again
+ * with backoff until none is left (order not kept; missing items left out).
+ */
+export async function batchGetAll<T = Record<string, unknown>>(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  keys: readonly Key[],
+  options: { consistent?: boolean; projection?: string } = {},
+): Promise<T[]> {
+  const found: T[] = [];
+  for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+    let request:
+      | Record<string, { Keys: Key[]; ConsistentRead?: boolean; ProjectionExpression?: string }>
+      | undefined = {
+      [deps.tableName]: {
+        Keys: keys.slice(i, i + BATCH_GET_KEYS),
+        ...(options.consistent ? { ConsistentRead: true } : {}),
+        ...(options.projection ? { ProjectionExpression: options.projection } : {}),
+      },
+    };
+    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
+      found.push(...((out.Responses?.[deps.tableName] ?? []) as T[]));
+      request = out.UnprocessedKeys as typeof request;
+      if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+    }
+  }
+  return found;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

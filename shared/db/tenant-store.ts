@@ -1,6 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
-import { defaultSettings, type Settings } from '../schemas/settings.js';
+import { defaultSettings } from '../schemas/default-settings.js';
+import type { Settings } from '../schemas/settings.js';
 import { keys } from './keys.js';
 
 export interface StaffMember {

@@ -1,8 +1,12 @@
-/** Time zones and currencies as the platform's ICU data knows them (IANA, ISO 4217). */
-const zones = new Set(Intl.supportedValuesOf('timeZone'));
-const currencies = new Set(Intl.supportedValuesOf('currency'));
+/**
+ * Time zones and currencies as the platform's ICU data knows them (IANA, ISO 4217), listed on the
+ * first check rather than at cold start: only a few routes validate a zone or a currency.
+ */
+let zones: ReadonlySet<string> | undefined;
+let currencies: ReadonlySet<string> | undefined;
 
 export function isTimeZone(value: string): boolean {
+  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
   if (zones.has(value) || value === 'UTC') return true;
   try {
     // Intl accepts canonical aliases (e.g. Asia/Calcutta) that supportedValuesOf leaves out.
@@ -16,7 +20,9 @@ export function isTimeZone(value: string): boolean {
 }
 
 export function isCurrency(value: string): boolean {
-  return /^[A-Z]{3}$/.test(value) && currencies.has(value);
+  if (!/^[A-Z]{3}$/.test(value)) return false;
+  currencies ??= new Set(Intl.supportedValuesOf('currency'));
+  return currencies.has(value);
 }
 
 /** ISO 4217 minor-unit digits (JPY 0, CNY 2, BHD 3). */

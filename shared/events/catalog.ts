@@ -1,13 +1,14 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { NONE, SEGMENTS, STAGES } from '../domain/contact.js';
+import '../zod.js';
 import { defineEvent, type EventDefinition } from './outbox.js';
 
 /**
  * The public event catalogue (EventBridge, source `siyu`). Each `data` carries ids and facts,
  * never personal data. `GET /v1/events.json` publishes these schemas.
  */
-const Id = z.string().min(1);
-const Instant = z.string().describe('RFC 3339, UTC');
+const Id = z.string().check(z.minLength(1));
+const Instant = z.string().check(z.describe('RFC 3339, UTC'));
 const Stage = z.enum(STAGES);
 const Segment = z.enum([...SEGMENTS, NONE]);
 
@@ -18,8 +19,8 @@ export const ContactCreated = defineEvent({
   data: z.object({
     contactId: Id,
     channel: z.string(),
-    accountId: Id.nullable(),
-    ownerStaffId: Id.nullable(),
+    accountId: z.nullable(Id),
+    ownerStaffId: z.nullable(Id),
     addedAt: Instant,
   }),
 });
@@ -45,7 +46,7 @@ export const OrderRecorded = defineEvent({
   data: z.object({
     orderId: Id,
     contactId: Id,
-    shopId: Id.nullable(),
+    shopId: z.nullable(Id),
     total: z.string(),
     currency: z.string(),
     paidAt: Instant,
@@ -70,14 +71,14 @@ export const StageChanged = defineEvent({
   detailType: 'StageChanged',
   version: '1',
   description: "A contact's lifecycle stage changed.",
-  data: z.object({ contactId: Id, from: Stage.nullable(), to: Stage, asOf: Instant }),
+  data: z.object({ contactId: Id, from: z.nullable(Stage), to: Stage, asOf: Instant }),
 });
 
 export const SegmentChanged = defineEvent({
   detailType: 'SegmentChanged',
   version: '1',
   description: "A contact's RFM segment changed in a nightly or requested run.",
-  data: z.object({ contactId: Id, from: Segment.nullable(), to: Segment, asOf: Instant }),
+  data: z.object({ contactId: Id, from: z.nullable(Segment), to: Segment, asOf: Instant }),
 });
 
 export const PostingSlotDue = defineEvent({

@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 export const EVENT_SOURCE = 'siyu';
 /** Events the product sends to itself (job wake-ups); not part of the public catalogue. */
@@ -25,7 +25,7 @@ export interface OutboxEvent {
   detail: EventEnvelope;
 }
 
-export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+export interface EventDefinition<S extends z.ZodMiniType = z.ZodMiniType> {
   detailType: string;
   version: string;
   source: string;
@@ -33,7 +33,7 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   data: S;
 }
 
-export function defineEvent<S extends z.ZodType>(def: {
+export function defineEvent<S extends z.ZodMiniType>(def: {
   detailType: string;
   version: string;
   description: string;
@@ -50,7 +50,7 @@ export function defineEvent<S extends z.ZodType>(def: {
 }
 
 /** Builds an event with a fresh, fixed `eventId`; the data is checked against its schema. */
-export function makeEvent<S extends z.ZodType>(
+export function makeEvent<S extends z.ZodMiniType>(
   definition: EventDefinition<S>,
   tenantId: string,
   data: z.input<S>,

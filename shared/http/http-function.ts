@@ -1,7 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
-import { type FunctionName, type RouteKey, routes } from '../app/declaration.js';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import type { RouteDecl } from '../app/types.js';
 import { getStaffMember } from '../db/tenant-store.js';
@@ -13,7 +12,7 @@ import { problemResponse, toProblem, zodFieldErrors } from './problem.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+type Infer<T> = T extends z.ZodMiniType ? z.output<T> : undefined;
 
 export interface HttpRequest<R> {
   caller: R extends { auth: 'jwt' } ? Caller : null;
@@ -35,28 +34,29 @@ export interface HttpResult {
   headers?: Record<string, string>;
 }
 
-type RoutesOf<F extends FunctionName> = {
-  [K in RouteKey]: (typeof routes)[K]['fn'] extends F ? K : never;
-}[RouteKey];
+/** The routes of one function, as declared in `shared/app/routes/<function>.ts`. */
+export type RouteTable = Readonly<Record<string, RouteDecl>>;
 
-export type Implementations<F extends FunctionName, D> = {
-  [K in RoutesOf<F>]: (request: HttpRequest<(typeof routes)[K]>, deps: D) => Promise<HttpResult>;
+export type Implementations<R extends RouteTable, D> = {
+  [K in keyof R & string]: (request: HttpRequest<R[K]>, deps: D) => Promise<HttpResult>;
 };
 
 /**
- * Builds the Lambda handler of one HTTP function from the declaration: for the route API Gateway
- * matched, it checks size, caller and role, parses params, query and body with the declared zod
- * schemas (unknown fields rejected), applies `Idempotency-Key`, calls the implementation and maps
- * any error to problem+json in one place.
+ * Builds the Lambda handler of one HTTP function from its declared routes: for the route API
+ * Gateway matched, it checks size, caller and role, parses params, query and body with the
+ * declared zod schemas (unknown fields rejected), applies `Idempotency-Key`, calls the
+ * implementation and maps any error to problem+json in one place. It imports no other function's
+ * routes, so a function's bundle builds only its own schemas.
  */
-export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps>(
-  fn: F,
-  implementations: Implementations<F, D>,
+export function httpFunction<R extends RouteTable, D extends Deps | PublicDeps>(
+  routes: R,
+  implementations: Implementations<R, D>,
   deps: D,
 ) {
   const table = implementations as unknown as Record<string, (req: unknown, deps: D) => Promise<HttpResult>>;
-  for (const [routeKey, route] of Object.entries(routes) as [string, RouteDecl][]) {
-    if (route.fn === fn && !table[routeKey]) throw new Error(`${fn} does not implement ${routeKey}`);
+  const declared = routes as Readonly<Record<string, RouteDecl>>;
+  for (const [routeKey, route] of Object.entries(declared)) {
+    if (!table[routeKey]) throw new Error(`${route.fn} does not implement ${routeKey}`);
   }
 
   const handle = async (
@@ -68,9 +68,9 @@ export function httpFunction<F extends FunctionName, D extends Deps | PublicDeps
     let tenantId: string | undefined;
     try {
       const routeKey = event.routeKey;
-      const route = (routes as Record<string, RouteDecl>)[routeKey];
+      const route = Object.hasOwn(declared, routeKey) ? declared[routeKey] : undefined;
       const implementation = table[routeKey];
-      if (!route || !implementation || route.fn !== fn) throw new NotFoundError('No such route.');
+      if (!route || !implementation) throw new NotFoundError('No such route.');
 
       const rawBody = readBody(event);
       const headers = lowerCaseHeaders(event.headers);
@@ -191,7 +191,7 @@ function parseBody(route: RouteDecl, rawBody: Buffer): unknown {
 }
 
 function parsePart(
-  schema: z.ZodObject | undefined,
+  schema: z.ZodMiniObject | undefined,
   input: Record<string, string | undefined>,
   where: string,
 ) {

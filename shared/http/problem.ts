@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ZodError } from 'zod';
+import type * as z from 'zod/mini';
 import { DomainError, isTransientAwsError, ServiceUnavailableError } from '../errors.js';
 import { logger } from '../logger.js';
 
@@ -41,7 +41,7 @@ export function problemResponse(
 }
 
 /** One entry per bad field, paths in dotted form (`contacts.3.phone`). */
-export function zodFieldErrors(error: ZodError, prefix = ''): { path: string; message: string }[] {
+export function zodFieldErrors(error: z.core.$ZodError, prefix = ''): { path: string; message: string }[] {
   return error.issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({

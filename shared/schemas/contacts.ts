@@ -1,126 +1,139 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { CHANNELS, HOOKS, NONE, SEGMENTS, STAGES } from '../domain/contact.js';
 import { normaliseEmail, normalisePhone } from '../domain/phone.js';
+import { int } from '../zod.js';
 import { Id, Instant, InstantOut, Pagination } from './common.js';
 
 const notNone = (s: string) => s.trim().toLowerCase() !== NONE;
-const FreeText = (max: number) => z.string().trim().min(1).max(max).refine(notNone, `"${NONE}" is reserved`);
+const Text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+const FreeText = (max: number) => Text(max).check(z.refine(notNone, `"${NONE}" is reserved`));
 
-export const Phone = z
-  .string()
-  .max(32)
-  .transform((value, ctx) => {
+export const Phone = z.pipe(
+  z.string().check(z.maxLength(32)),
+  z.transform((value: string, ctx) => {
     const phone = normalisePhone(value);
     if (!phone) {
-      ctx.addIssue({ code: 'custom', message: 'an E.164 number or an 11-digit Chinese mobile number' });
+      ctx.issues.push({
+        code: 'custom',
+        message: 'an E.164 number or an 11-digit Chinese mobile number',
+        input: value,
+      });
       return z.NEVER;
     }
     return phone;
-  });
-export const Email = z.email().max(254).transform(normaliseEmail);
-export const Tag = FreeText(64).refine((t) => !t.includes('/'), 'no "/" in a tag');
-export const Tags = z.array(Tag).max(50);
+  }),
+);
+export const Email = z.pipe(z.email().check(z.maxLength(254)), z.transform(normaliseEmail));
+export const Tag = FreeText(64).check(z.refine((t) => !t.includes('/'), 'no "/" in a tag'));
+export const Tags = z.array(Tag).check(z.maxLength(50));
+const ContactStatus = () => z.enum(['active', 'lost']);
 
 export const ContactInput = z
   .strictObject({
-    id: Id.optional(),
-    name: z.string().trim().min(1).max(200),
-    phone: Phone.optional(),
-    email: Email.optional(),
-    wechatId: z.string().trim().min(1).max(64).optional(),
-    externalId: z.string().trim().min(1).max(128).optional(),
-    accountId: Id.optional(),
-    ownerStaffId: Id.optional(),
+    id: z.optional(Id),
+    name: Text(200),
+    phone: z.optional(Phone),
+    email: z.optional(Email),
+    wechatId: z.optional(Text(64)),
+    externalId: z.optional(Text(128)),
+    accountId: z.optional(Id),
+    ownerStaffId: z.optional(Id),
     channel: z.enum(CHANNELS),
-    channelDetail: FreeText(64).optional(),
-    hook: z.enum(HOOKS).optional(),
-    tags: Tags.optional(),
-    status: z.enum(['active', 'lost']).optional(),
-    addedAt: Instant.optional(),
+    channelDetail: z.optional(FreeText(64)),
+    hook: z.optional(z.enum(HOOKS)),
+    tags: z.optional(Tags),
+    status: z.optional(ContactStatus()),
+    addedAt: z.optional(Instant),
   })
-  .meta({ id: 'ContactInput' });
+  .register(z.globalRegistry, { id: 'ContactInput' });
 
 export const ContactPatch = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    phone: Phone.nullable().optional(),
-    email: Email.nullable().optional(),
-    wechatId: z.string().trim().min(1).max(64).nullable().optional(),
-    tags: Tags.optional(),
-    accountId: Id.nullable().optional(),
-    ownerStaffId: Id.nullable().optional(),
-    channel: z.enum(CHANNELS).optional(),
-    channelDetail: FreeText(64).nullable().optional(),
-    hook: z.enum(HOOKS).nullable().optional(),
-    status: z.enum(['active', 'lost']).optional(),
+    name: z.optional(Text(200)),
+    phone: z.optional(z.nullable(Phone)),
+    email: z.optional(z.nullable(Email)),
+    wechatId: z.optional(z.nullable(Text(64))),
+    tags: z.optional(Tags),
+    accountId: z.optional(z.nullable(Id)),
+    ownerStaffId: z.optional(z.nullable(Id)),
+    channel: z.optional(z.enum(CHANNELS)),
+    channelDetail: z.optional(z.nullable(FreeText(64))),
+    hook: z.optional(z.nullable(z.enum(HOOKS))),
+    status: z.optional(ContactStatus()),
   })
-  .meta({ id: 'ContactPatch' });
+  .register(z.globalRegistry, { id: 'ContactPatch' });
 
 export const ContactView = z
   .object({
     id: Id,
     name: z.string(),
-    phone: z.string().optional(),
-    email: z.string().optional(),
-    wechatId: z.string().optional(),
-    externalId: z.string().optional(),
-    accountId: z.string().optional(),
-    ownerStaffId: z.string().optional(),
+    phone: z.optional(z.string()),
+    email: z.optional(z.string()),
+    wechatId: z.optional(z.string()),
+    externalId: z.optional(z.string()),
+    accountId: z.optional(z.string()),
+    ownerStaffId: z.optional(z.string()),
     channel: z.enum(CHANNELS),
-    channelDetail: z.string().optional(),
-    hook: z.enum(HOOKS).optional(),
+    channelDetail: z.optional(z.string()),
+    hook: z.optional(z.enum(HOOKS)),
     tags: z.array(z.string()),
-    status: z.enum(['active', 'lost']),
+    status: ContactStatus(),
     addedAt: InstantOut,
-    lostAt: InstantOut.optional(),
+    lostAt: z.optional(InstantOut),
     stage: z.enum(STAGES),
     stats: z.object({
-      orders: z.number().int(),
+      orders: int(),
       spent: z.string(),
-      firstOrderAt: InstantOut.optional(),
-      lastOrderAt: InstantOut.optional(),
+      firstOrderAt: z.optional(InstantOut),
+      lastOrderAt: z.optional(InstantOut),
     }),
-    rfm: z
-      .object({
-        r: z.number().int().nullable(),
-        f: z.number().int().nullable(),
-        m: z.number().int().nullable(),
-        recencyDays: z.number().int().nullable(),
-        frequency: z.number().int().nullable(),
-        monetary: z.string().nullable(),
+    rfm: z.optional(
+      z.object({
+        r: z.nullable(int()),
+        f: z.nullable(int()),
+        m: z.nullable(int()),
+        recencyDays: z.nullable(int()),
+        frequency: z.nullable(int()),
+        monetary: z.nullable(z.string()),
         segment: z.enum([...SEGMENTS, NONE]),
         computedAt: InstantOut,
-      })
-      .optional(),
+      }),
+    ),
   })
-  .meta({ id: 'Contact' });
+  .register(z.globalRegistry, { id: 'Contact' });
 
-export const ContactList = z.object({ items: z.array(ContactView), nextCursor: z.string().nullable() });
+export const ContactList = z.object({ items: z.array(ContactView), nextCursor: z.nullable(z.string()) });
 
-export const ContactQuery = Pagination.extend({
-  segment: z.enum([...SEGMENTS, NONE]).optional(),
-  stage: z.enum(STAGES).optional(),
-  tag: Tag.optional(),
-  owner: Id.optional(),
-  account: Id.optional(),
-  channel: z.enum(CHANNELS).optional(),
-  hook: z.enum([...HOOKS, NONE]).optional(),
-  status: z.enum(['active', 'lost']).optional(),
-  q: z.string().trim().min(1).max(100).optional(),
-}).strict();
+export const ContactQuery = z.strictObject({
+  ...Pagination.shape,
+  segment: z.optional(z.enum([...SEGMENTS, NONE])),
+  stage: z.optional(z.enum(STAGES)),
+  tag: z.optional(Tag),
+  owner: z.optional(Id),
+  account: z.optional(Id),
+  channel: z.optional(z.enum(CHANNELS)),
+  hook: z.optional(z.enum([...HOOKS, NONE])),
+  status: z.optional(ContactStatus()),
+  q: z.optional(Text(100)),
+});
 
-export const ContactBatch = z.strictObject({ contacts: z.array(z.unknown()).min(1).max(500) });
+export const ContactBatch = z.strictObject({
+  contacts: z.array(z.unknown()).check(z.minLength(1), z.maxLength(500)),
+});
 export const ContactBatchResult = z.object({
   results: z.array(
     z.object({
-      index: z.number().int(),
-      id: z.string().optional(),
+      index: int(),
+      id: z.optional(z.string()),
       status: z.enum(['created', 'exists', 'error']),
-      error: z.string().optional(),
+      error: z.optional(z.string()),
     }),
   ),
 });
 
 export const ContactParams = z.strictObject({ id: Id });
-export const ContactTagParams = z.strictObject({ id: Id, tag: z.string().min(1).max(64) });
-export const TagsInput = z.strictObject({ tags: Tags.min(1) });
+export const ContactTagParams = z.strictObject({
+  id: Id,
+  tag: z.string().check(z.minLength(1), z.maxLength(64)),
+});
+export const TagsInput = z.strictObject({ tags: Tags.check(z.minLength(1)) });

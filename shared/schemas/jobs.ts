@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { int } from '../zod.js';
 import { Id, InstantOut } from './common.js';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
@@ -8,31 +9,31 @@ export const Job = z
     jobId: Id,
     kind: z.string(),
     status: JobStatus,
-    progress: z.object({ done: z.number().int(), total: z.number().int() }),
+    progress: z.object({ done: int(), total: int() }),
     createdAt: InstantOut,
-    startedAt: InstantOut.nullable(),
-    finishedAt: InstantOut.optional(),
-    result: z.record(z.string(), z.unknown()).optional(),
-    error: z.string().optional(),
+    startedAt: z.nullable(InstantOut),
+    finishedAt: z.optional(InstantOut),
+    result: z.optional(z.record(z.string(), z.unknown())),
+    error: z.optional(z.string()),
   })
-  .meta({ id: 'Job' });
+  .register(z.globalRegistry, { id: 'Job' });
 
-export const JobAccepted = z.object({ jobId: Id }).meta({ id: 'JobAccepted' });
+export const JobAccepted = z.object({ jobId: Id }).register(z.globalRegistry, { id: 'JobAccepted' });
 export const JobParams = z.strictObject({ jobId: Id });
 
-export const RfmRunInput = z.strictObject({ asOf: z.iso.datetime({ offset: true }).optional() });
+export const RfmRunInput = z.strictObject({ asOf: z.optional(z.iso.datetime({ offset: true })) });
 
-const Counts = z.record(z.string(), z.number().int());
+const Counts = z.record(z.string(), int());
 export const SegmentsView = z
   .object({
     asOf: InstantOut,
-    windowDays: z.number().int(),
+    windowDays: int(),
     means: z.object({
-      recencyDays: z.number().nullable(),
-      frequency: z.number().nullable(),
-      monetary: z.number().nullable().describe('in currency units'),
+      recencyDays: z.nullable(z.number()),
+      frequency: z.nullable(z.number()),
+      monetary: z.nullable(z.number()).check(z.describe('in currency units')),
     }),
     rfm: Counts,
     stages: Counts,
   })
-  .meta({ id: 'Segments' });
+  .register(z.globalRegistry, { id: 'Segments' });

@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { int } from '../zod.js';
 
 export const FUNNEL_BY = [
   'channel',
@@ -11,36 +12,38 @@ export const FUNNEL_BY = [
   'stage',
 ] as const;
 
-const LocalDate = z.iso.date().describe('YYYY-MM-DD in the tenant zone');
-const FilterValue = z.string().min(1).max(128);
+const LocalDate = z.iso.date().check(z.describe('YYYY-MM-DD in the tenant zone'));
+const FilterValue = z.string().check(z.minLength(1), z.maxLength(128));
 
 export const FunnelQuery = z
   .strictObject({
     from: LocalDate,
     to: LocalDate,
-    by: z.enum(FUNNEL_BY).optional(),
-    channel: FilterValue.optional(),
-    channelDetail: FilterValue.optional(),
-    hook: FilterValue.optional(),
-    owner: FilterValue.optional(),
-    account: FilterValue.optional(),
+    by: z.optional(z.enum(FUNNEL_BY)),
+    channel: z.optional(FilterValue),
+    channelDetail: z.optional(FilterValue),
+    hook: z.optional(FilterValue),
+    owner: z.optional(FilterValue),
+    account: z.optional(FilterValue),
   })
-  .refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 5 * 366 * 86_400_000, {
-    path: ['to'],
-    message: 'a range of at most five years',
-  });
+  .check(
+    z.refine((q) => q.from <= q.to, { path: ['to'], message: 'must not be before from' }),
+    z.refine((q) => Date.parse(q.to) - Date.parse(q.from) <= 5 * 366 * 86_400_000, {
+      path: ['to'],
+      message: 'a range of at most five years',
+    }),
+  );
 
 const Figures = z.object({
-  contacts: z.number().int(),
-  retained: z.number().int(),
-  buyers: z.number().int(),
-  orders: z.number().int(),
+  contacts: int(),
+  retained: int(),
+  buyers: int(),
+  orders: int(),
   gmv: z.string(),
-  retentionRate: z.number().nullable(),
-  conversionRate: z.number().nullable(),
-  ordersPerBuyer: z.number().nullable(),
-  aov: z.number().nullable(),
+  retentionRate: z.nullable(z.number()),
+  conversionRate: z.nullable(z.number()),
+  ordersPerBuyer: z.nullable(z.number()),
+  aov: z.nullable(z.number()),
 });
 
 export const FunnelResult = z
@@ -48,13 +51,13 @@ export const FunnelResult = z
     from: z.string(),
     to: z.string(),
     total: Figures,
-    groups: z.array(Figures.extend({ key: z.string() })),
+    groups: z.array(z.extend(Figures, { key: z.string() })),
   })
-  .meta({ id: 'Funnel' });
+  .register(z.globalRegistry, { id: 'Funnel' });
 
 export const CompareQuery = z.strictObject({
-  a: z.string().min(1).max(2000).describe('a URL-encoded funnel query'),
-  b: z.string().min(1).max(2000).describe('a URL-encoded funnel query'),
+  a: z.string().check(z.minLength(1), z.maxLength(2000), z.describe('a URL-encoded funnel query')),
+  b: z.string().check(z.minLength(1), z.maxLength(2000), z.describe('a URL-encoded funnel query')),
 });
 
 export const CompareResult = z
@@ -64,12 +67,12 @@ export const CompareResult = z
     factors: z.array(
       z.object({
         name: z.enum(['contacts', 'retentionRate', 'conversionRate', 'ordersPerBuyer', 'aov']),
-        a: z.number().nullable(),
-        b: z.number().nullable(),
-        ratio: z.number().nullable(),
-        share: z.number().nullable(),
+        a: z.nullable(z.number()),
+        b: z.nullable(z.number()),
+        ratio: z.nullable(z.number()),
+        share: z.nullable(z.number()),
       }),
     ),
-    reason: z.enum(['equal_gmv', 'zero_factor']).optional(),
+    reason: z.optional(z.enum(['equal_gmv', 'zero_factor'])),
   })
-  .meta({ id: 'FunnelComparison' });
+  .register(z.globalRegistry, { id: 'FunnelComparison' });

@@ -1,38 +1,41 @@
-import * as z from 'zod';
-import { GenericOrder } from '../domain/webhooks/platforms.js';
+import * as z from 'zod/mini';
+import '../zod.js';
 import { Id, InstantOut, Pagination } from './common.js';
 
 export const ShopPlatform = z.enum(['generic', 'shopify', 'woocommerce', 'youzan']);
-const Secret = z.string().min(8).max(256);
+const Secret = z.string().check(z.minLength(8), z.maxLength(256));
+const Name = () => z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 
 export const ShopInput = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: Name(),
     platform: ShopPlatform,
-    secret: Secret.optional(),
-    clientId: z.string().min(1).max(128).optional(),
-    defaultOwnerStaffId: Id.optional(),
+    secret: z.optional(Secret),
+    clientId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+    defaultOwnerStaffId: z.optional(Id),
   })
-  .superRefine((shop, ctx) => {
-    if (shop.platform !== 'generic' && !shop.secret) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: `required for ${shop.platform}` });
-    }
-    if (shop.platform === 'generic' && shop.secret) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'generated for generic shops' });
-    }
-    if (shop.platform === 'youzan' && !shop.clientId) {
-      ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'required for youzan' });
-    }
-  })
-  .meta({ id: 'ShopInput' });
+  .check(
+    z.superRefine((shop, ctx) => {
+      if (shop.platform !== 'generic' && !shop.secret) {
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: `required for ${shop.platform}` });
+      }
+      if (shop.platform === 'generic' && shop.secret) {
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'generated for generic shops' });
+      }
+      if (shop.platform === 'youzan' && !shop.clientId) {
+        ctx.addIssue({ code: 'custom', path: ['clientId'], message: 'required for youzan' });
+      }
+    }),
+  )
+  .register(z.globalRegistry, { id: 'ShopInput' });
 
 export const ShopPatch = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    enabled: z.boolean().optional(),
-    defaultOwnerStaffId: Id.nullable().optional(),
+    name: z.optional(Name()),
+    enabled: z.optional(z.boolean()),
+    defaultOwnerStaffId: z.optional(z.nullable(Id)),
   })
-  .meta({ id: 'ShopPatch' });
+  .register(z.globalRegistry, { id: 'ShopPatch' });
 
 export const ShopView = z
   .object({
@@ -40,43 +43,43 @@ export const ShopView = z
     name: z.string(),
     platform: ShopPlatform,
     enabled: z.boolean(),
-    clientId: z.string().optional(),
-    defaultOwnerStaffId: z.string().optional(),
+    clientId: z.optional(z.string()),
+    defaultOwnerStaffId: z.optional(z.string()),
     webhookUrl: z.string(),
     createdAt: InstantOut,
     updatedAt: InstantOut,
   })
-  .meta({ id: 'Shop' });
+  .register(z.globalRegistry, { id: 'Shop' });
 
 /** Only the create and rotate answers carry the secret, once. */
-export const ShopWithSecret = ShopView.extend({ secret: z.string().optional() }).meta({
-  id: 'ShopWithSecret',
-});
-export const RotateSecretInput = z.strictObject({ secret: Secret.optional() });
-export const RotatedSecret = z.object({ secret: z.string(), previousValidUntil: InstantOut.nullable() });
-export const ShopList = z.object({ items: z.array(ShopView), nextCursor: z.string().nullable() });
+export const ShopWithSecret = z
+  .extend(ShopView, { secret: z.optional(z.string()) })
+  .register(z.globalRegistry, { id: 'ShopWithSecret' });
+export const RotateSecretInput = z.strictObject({ secret: z.optional(Secret) });
+export const RotatedSecret = z.object({ secret: z.string(), previousValidUntil: z.nullable(InstantOut) });
+export const ShopList = z.object({ items: z.array(ShopView), nextCursor: z.nullable(z.string()) });
 export const ShopParams = z.strictObject({ id: Id });
-export const WebhookParams = z.strictObject({ shopId: z.string().min(1).max(128) });
-export const ShopQuery = Pagination.strict();
+export const WebhookParams = z.strictObject({ shopId: z.string().check(z.minLength(1), z.maxLength(128)) });
+export const ShopQuery = z.strictObject(Pagination.shape);
 
 export const Delivery = z.object({
   time: InstantOut,
-  deliveryId: z.string().nullable(),
+  deliveryId: z.nullable(z.string()),
   topic: z.string(),
   status: z.enum(['recorded', 'duplicate', 'ignored']),
-  reason: z.string().optional(),
+  reason: z.optional(z.string()),
 });
-export const DeliveryList = z.object({ items: z.array(Delivery), nextCursor: z.string().nullable() });
+export const DeliveryList = z.object({ items: z.array(Delivery), nextCursor: z.nullable(z.string()) });
 
 export const WebhookAnswer = z.union([
-  z.object({ status: z.enum(['recorded', 'duplicate', 'ignored']), reason: z.string().optional() }),
+  z.object({ status: z.enum(['recorded', 'duplicate', 'ignored']), reason: z.optional(z.string()) }),
   z.object({ code: z.literal(0), msg: z.literal('success') }),
 ]);
 
 export const OrderView = z
   .object({
     id: z.string(),
-    shopId: z.string().optional(),
+    shopId: z.optional(z.string()),
     externalOrderId: z.string(),
     total: z.string(),
     currency: z.string(),
@@ -85,20 +88,19 @@ export const OrderView = z
     net: z.string(),
     counted: z.boolean(),
   })
-  .meta({ id: 'Order' });
-export const OrderList = z.object({ items: z.array(OrderView), nextCursor: z.string().nullable() });
-export const OrderParams = z.strictObject({ orderId: z.string().min(1).max(128) });
+  .register(z.globalRegistry, { id: 'Order' });
+export const OrderList = z.object({ items: z.array(OrderView), nextCursor: z.nullable(z.string()) });
+export const OrderParams = z.strictObject({ orderId: z.string().check(z.minLength(1), z.maxLength(128)) });
 export const OrderBatch = z.strictObject({
-  shopId: Id.optional(),
-  orders: z.array(z.unknown()).min(1).max(500),
+  shopId: z.optional(Id),
+  orders: z.array(z.unknown()).check(z.minLength(1), z.maxLength(500)),
 });
 export const OrderBatchResult = z.object({
   results: z.array(
     z.object({
       id: z.string(),
       status: z.enum(['recorded', 'duplicate', 'error']),
-      error: z.string().optional(),
+      error: z.optional(z.string()),
     }),
   ),
 });
-export { GenericOrder };

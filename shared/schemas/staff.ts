@@ -1,15 +1,18 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../zod.js';
 import { Id, InstantOut, Pagination } from './common.js';
 
+const Name = () => z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
+
 export const StaffInput = z
-  .strictObject({ id: Id, name: z.string().trim().min(1).max(200) })
-  .meta({ id: 'StaffInput' });
+  .strictObject({ id: Id, name: Name() })
+  .register(z.globalRegistry, { id: 'StaffInput' });
 export const StaffPatch = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    status: z.enum(['active', 'left']).optional(),
+    name: z.optional(Name()),
+    status: z.optional(z.enum(['active', 'left'])),
   })
-  .meta({ id: 'StaffPatch' });
+  .register(z.globalRegistry, { id: 'StaffPatch' });
 export const StaffView = z
   .object({
     id: Id,
@@ -18,28 +21,28 @@ export const StaffView = z
     createdAt: InstantOut,
     updatedAt: InstantOut,
   })
-  .meta({ id: 'Staff' });
-export const StaffList = z.object({ items: z.array(StaffView), nextCursor: z.string().nullable() });
+  .register(z.globalRegistry, { id: 'Staff' });
+export const StaffList = z.object({ items: z.array(StaffView), nextCursor: z.nullable(z.string()) });
 export const StaffParams = z.strictObject({ id: Id });
-export const StaffQuery = Pagination.strict();
+export const StaffQuery = z.strictObject(Pagination.shape);
 export const HandoverInput = z.strictObject({ toStaffId: Id });
 
 export const Platform = z.enum(['wechat', 'wecom']);
 export const AccountInput = z
   .strictObject({
-    id: Id.optional(),
-    name: z.string().trim().min(1).max(200),
+    id: z.optional(Id),
+    name: Name(),
     platform: Platform,
     operatorStaffId: Id,
   })
-  .meta({ id: 'AccountInput' });
+  .register(z.globalRegistry, { id: 'AccountInput' });
 export const AccountPatch = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    platform: Platform.optional(),
-    operatorStaffId: Id.optional(),
+    name: z.optional(Name()),
+    platform: z.optional(Platform),
+    operatorStaffId: z.optional(Id),
   })
-  .meta({ id: 'AccountPatch' });
+  .register(z.globalRegistry, { id: 'AccountPatch' });
 export const AccountView = z
   .object({
     id: Id,
@@ -49,6 +52,6 @@ export const AccountView = z
     createdAt: InstantOut,
     updatedAt: InstantOut,
   })
-  .meta({ id: 'Account' });
-export const AccountList = z.object({ items: z.array(AccountView), nextCursor: z.string().nullable() });
+  .register(z.globalRegistry, { id: 'Account' });
+export const AccountList = z.object({ items: z.array(AccountView), nextCursor: z.nullable(z.string()) });
 export const AccountParams = z.strictObject({ id: Id });

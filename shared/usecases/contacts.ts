@@ -1,6 +1,6 @@
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime, type RemainingMs } from '../app/work-pool.js';
 import {

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { funnelKeys } from '../db/contact-store.js';
 import { queryAll } from '../db/query.js';

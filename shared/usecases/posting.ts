@@ -1,6 +1,6 @@
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 import {

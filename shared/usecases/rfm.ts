@@ -1,13 +1,21 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
+import { forEachWithinTime } from '../app/work-pool.js';
 import { contactFromItem, contactKeys, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { type Contact, type ContactRfm, NONE, SEGMENTS, type Segment, STAGES } from '../domain/contact.js';
+import {
+  type Contact,
+  type ContactRfm,
+  localDate,
+  NONE,
+  SEGMENTS,
+  type Segment,
+  STAGES,
+} from '../domain/contact.js';
 import { minorUnits } from '../domain/locale.js';
 import {
   DAY_MS,
@@ -197,7 +205,7 @@ async function readContact(
 /** The partitions of a chunk's contacts, in id order, `READ_CONCURRENCY` Queries in flight. */
 async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly string[]) {
   const read = new Map<string, ContactFacts>();
-  await pool(ids, READ_CONCURRENCY, async (id) => {
+  await forEachWithinTime(ids, READ_CONCURRENCY, async (id) => {
     const facts = await readContact(deps, job.tenantId, id, job.params.recordedBefore);
     if (facts) read.set(id, facts);
   });
@@ -394,15 +402,6 @@ function lowerBound(sorted: string[], after: string): number {
   return lo;
 }
 
-async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(size, items.length) }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
-}
-
 /**
  * Requests a run (`POST /v1/jobs/rfm`). An `asOf` in the future is 400; one earlier than the
  * latest succeeded run's is 409. Runs of a tenant queue one behind the other.
@@ -421,8 +420,8 @@ export async function requestRfmRun(deps: Deps, caller: Caller, asOfInput?: stri
   }
   const settings = await readSettings(deps, caller.tenantId);
   const uow = new UnitOfWork(deps.tableName);
-  const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone }).toISODate();
-  uow.put({ ...keys.rfmRunMarker(caller.tenantId, local!), tenantId: caller.tenantId });
+  const local = localDate(now.toISOString(), settings.settings.timezone);
+  uow.put({ ...keys.rfmRunMarker(caller.tenantId, local), tenantId: caller.tenantId });
   const job = enqueueJob<RfmParams>(uow, deps, {
     tenantId: caller.tenantId,
     kind: RFM_KIND,
@@ -487,55 +486,4 @@ export async function getSegments(deps: Deps, caller: Caller) {
     start = page.LastEvaluatedKey;
   } while (start);
   return { asOf: summary.asOf, windowDays: summary.windowDays, means: summary.means, rfm, stages };
-}
-
-/**
- * The nightly dispatcher (every 15 minutes): for each tenant whose local time has passed 02:00
- * today and that has no run created today (local date), one run with asOf = 02:00 local today.
- * The day's marker is claimed with a conditional put, so overlapping ticks start one run.
- */
-export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ started: number }> {
-  let started = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const tenantId = item.tenantId as string;
-      const settings = await readSettings(deps, tenantId);
-      const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
-      const twoAm = local.startOf('day').set({ hour: 2 });
-      if (local < twoAm) continue;
-      const uow = new UnitOfWork(deps.tableName);
-      uow.put(
-        { ...keys.rfmRunMarker(tenantId, local.toISODate()!), tenantId },
-        { expression: 'attribute_not_exists(pk)' },
-        () => new ConflictError('already started today'),
-      );
-      enqueueJob<RfmParams>(uow, deps, {
-        tenantId,
-        kind: RFM_KIND,
-        queue: RFM_KIND,
-        params: {
-          asOf: twoAm.toUTC().toISO()!,
-          windowDays: settings.settings.rfm.windowDays,
-          recordedBefore: now.toISOString(),
-        },
-      });
-      try {
-        await uow.commit(deps.db);
-        started++;
-      } catch (error) {
-        if (!(error instanceof ConflictError)) throw error;
-      }
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return { started };
 }

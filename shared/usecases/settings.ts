@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 import { readSettings } from '../db/tenant-store.js';

@@ -223,12 +223,7 @@ describe('the CDK app, generated from the app declaration', () => {
         'dynamodb:Query',
         'dynamodb:ConditionCheckItem',
       ];
-      const WRITE = [
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'dynamodb:DeleteItem',
-        'dynamodb:BatchWriteItem',
-      ];
+      const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
       const STREAM = [
         'dynamodb:ListStreams',
         'dynamodb:DescribeStream',

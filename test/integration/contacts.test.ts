@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
@@ -64,13 +65,16 @@ describe('contacts', () => {
   });
 
   it('lets exactly one of 50 concurrent creates with one phone win', async () => {
+    // Each racer keys its request, so one answered 504 under load can be resent safely.
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
-        acme.send<{ id?: string; detail?: string }>('POST', '/v1/contacts', {
-          name: `Racer ${i}`,
-          phone: '13900139000',
-          channel: 'referral',
-        }),
+        acme.send<{ id?: string; detail?: string }>(
+          'POST',
+          '/v1/contacts',
+          { name: `Racer ${i}`, phone: '13900139000', channel: 'referral' },
+          undefined,
+          { 'Idempotency-Key': `racer-${i}-${randomUUID()}` },
+        ),
       ),
     );
 

@@ -8,7 +8,7 @@ import { putPostingPlan, runPostingTick } from '../../shared/usecases/posting.js
 import { createAccount, createStaff } from '../../shared/usecases/staff.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { freshTable, interceptSend } from '../support/table.js';
+import { freshTable, interceptSend, outboxEvents } from '../support/table.js';
 
 interface Reminder {
   id: string;
@@ -483,7 +483,7 @@ describe('the reminder job and plan writes, on a table of their own', () => {
     expect(runs.reduce((n, r) => n + r.reminded + r.alreadyReminded, 0)).toBe(3);
     const items = await deps.scan();
     expect(items.filter((i) => String(i.pk).startsWith('REM#'))).toHaveLength(1);
-    expect(items.filter((i) => i.detailType === 'PostingSlotDue')).toHaveLength(1);
+    expect(outboxEvents(items).filter((e) => e.detailType === 'PostingSlotDue')).toHaveLength(1);
   });
 
   it('finishes an interrupted plan rewrite with the next write: no entry of any older plan is left', async () => {

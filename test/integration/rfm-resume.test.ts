@@ -7,6 +7,7 @@ import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
+import { forEachWithinTime } from '../../shared/app/work-pool.js';
 import { keys } from '../../shared/db/keys.js';
 import { GSI1 } from '../../shared/db/table-definition.js';
 import { DAY_MS } from '../../shared/domain/rfm.js';
@@ -15,7 +16,8 @@ import type { JobRecord } from '../../shared/jobs/job.js';
 import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
 import { getJob } from '../../shared/jobs/store.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
-import { dispatchNightlyRuns, getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { dispatchNightlyRuns } from '../../shared/usecases/rfm-dispatch.js';
 import { updateSettings } from '../../shared/usecases/settings.js';
 import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
 
@@ -101,15 +103,6 @@ async function record(deps: Deps, order: SyntheticOrder) {
   expect(outcome.status).toBe('recorded');
 }
 
-async function pool<T>(items: readonly T[], size: number, run: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: size }, async () => {
-      while (next < items.length) await run(items[next++]!);
-    }),
-  );
-}
-
 /** Requests a run as the admin would, and returns its job. */
 async function request(deps: Deps, asOf: number): Promise<JobRecord<{ asOf: string }>> {
   const { jobId } = await requestRfmRun(deps, admin, new Date(asOf).toISOString());
@@ -180,7 +173,7 @@ describe('an RFM run killed at random transactions', () => {
       rfm: { windowDays: 90 },
       lifecycle: { loyalMinOrders: 3, loyalWithinDays: 30 },
     });
-    await pool(syntheticHistory(), 4, (order) => record(seedDeps, order));
+    await forEachWithinTime(syntheticHistory(), 4, (order) => record(seedDeps, order));
     // A first run, so the second moves contacts between segments, to "none" and out of loyal.
     expect(await runJob(seedDeps, { rfm: rfmJob }, await request(seedDeps, AS_OF_1), options('first'))).toBe(
       'succeeded',

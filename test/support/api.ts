@@ -28,9 +28,11 @@ export async function tenantSession(stack: TestStack, tenant: string) {
       ...(headers ? { headers } : {}),
     });
   /**
-   * `call`, sent again after a 503 as API.md tells clients to (after its `Retry-After`): a loaded
+   * `call`, sent again as API.md tells clients to: after a 503 (after its `Retry-After`) — a loaded
    * machine may turn any request away for a moment, and a batch that ran out of time answers 503
-   * after its finished items, which the next attempt reports as already there.
+   * after its finished items, which the next attempt reports as already there — and, for a request
+   * with an `Idempotency-Key`, after a 504 (its outcome unknown: the key makes the resend safe) or
+   * a 409 saying the first attempt with that key is still running.
    */
   const send = async <T = Record<string, unknown>>(
     method: string,
@@ -39,11 +41,14 @@ export async function tenantSession(stack: TestStack, tenant: string) {
     token = admin,
     headers?: Record<string, string>,
   ): Promise<TestResponse<T>> => {
+    const keyed = Object.keys(headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
     for (let attempt = 1; ; attempt++) {
       const res = await call<T>(method, path, body, token, headers);
-      if (res.status !== 503 || attempt >= RETRIES_AFTER_503) return res;
-      const seconds = Number(res.headers.get('retry-after'));
-      expect(seconds, `503 without Retry-After: ${res.text}`).toBeGreaterThan(0);
+      const keyStillRunning = res.status === 409 && /Idempotency-Key/.test(res.text);
+      const resend = res.status === 503 || (keyed && (res.status === 504 || keyStillRunning));
+      if (!resend || attempt >= RETRIES_AFTER_503) return res;
+      const seconds = Number(res.headers.get('retry-after') ?? 1);
+      expect(seconds, `${res.status} without Retry-After: ${res.text}`).toBeGreaterThan(0);
       await new Promise((r) => setTimeout(r, seconds * 1000));
     }
   };

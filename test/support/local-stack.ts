@@ -58,7 +58,12 @@ export async function startTestStack(
     stop: async () => {
       await stop();
       // The run's shared DynamoDB Local keeps every table in memory: a finished file's goes.
-      if (shared) await db.send(new DeleteTableCommand({ TableName: stack.tableName })).catch(() => {});
+      // Only an already dropped table is fine; any other failure is reported.
+      if (shared) {
+        await db.send(new DeleteTableCommand({ TableName: stack.tableName })).catch((error: Error) => {
+          if (error.name !== 'ResourceNotFoundException') throw error;
+        });
+      }
       db.destroy();
     },
     request: <T>(

@@ -4,6 +4,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
+import { settingsRoutes } from '../../shared/app/routes/settings.js';
 import { createDocumentClient } from '../../shared/db/client.js';
 import { httpFunction } from '../../shared/http/http-function.js';
 import { defaultSettings } from '../../shared/schemas/settings.js';
@@ -25,7 +26,7 @@ afterEach(() => {
 function settingsFunction() {
   const put = vi.fn(async () => ({ body: defaultSettings }));
   const get = vi.fn(async () => ({ body: defaultSettings }));
-  const handler = httpFunction('settings', { 'GET /v1/settings': get, 'PUT /v1/settings': put }, deps);
+  const handler = httpFunction(settingsRoutes, { 'GET /v1/settings': get, 'PUT /v1/settings': put }, deps);
   const call = async (event: ReturnType<typeof httpEvent>) =>
     (await handler(event, lambdaContext)) as APIGatewayProxyStructuredResultV2;
   return { put, get, call };
@@ -133,7 +134,11 @@ describe('httpFunction', () => {
     get.mockImplementationOnce(
       () => new Promise((resolve) => setTimeout(() => resolve({ body: defaultSettings }), 1_000)),
     );
-    const handler = httpFunction('settings', { 'GET /v1/settings': get, 'PUT /v1/settings': vi.fn() }, deps);
+    const handler = httpFunction(
+      settingsRoutes,
+      { 'GET /v1/settings': get, 'PUT /v1/settings': vi.fn() },
+      deps,
+    );
     const shortContext = { awsRequestId: 'r', getRemainingTimeInMillis: () => 600 } as never;
 
     const res = (await handler(
@@ -147,8 +152,8 @@ describe('httpFunction', () => {
   });
 
   it('refuses to build a function that leaves a declared route unimplemented', () => {
-    expect(() => httpFunction('settings', { 'GET /v1/settings': async () => ({}) } as never, deps)).toThrow(
-      /does not implement PUT \/v1\/settings/,
-    );
+    expect(() =>
+      httpFunction(settingsRoutes, { 'GET /v1/settings': async () => ({}) } as never, deps),
+    ).toThrow(/does not implement PUT \/v1\/settings/);
   });
 });

@@ -1,3 +1,5 @@
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import type { IncomingOrder, ShopEvent } from '../../shared/domain/orders.js';
 import {
@@ -6,6 +8,7 @@ import {
   type Platform,
   platforms,
   type ShopCredentials,
+  shanghai,
 } from '../../shared/domain/webhooks/platforms.js';
 import {
   body,
@@ -251,6 +254,34 @@ describe('WooCommerce payloads', () => {
 });
 
 describe('Youzan payloads', () => {
+  it('reads Youzan wall-clock times as Asia/Shanghai (UTC+8), refusing times that do not exist', () => {
+    expect(shanghai('2024-03-01 07:30:00')).toBe('2024-02-29T23:30:00.000Z');
+    for (const bad of [
+      '2023-02-29 10:00:00',
+      '2024-05-20 24:00:00',
+      '2024-05-20T13:14:15',
+      '2024-5-20 1:02:03',
+    ]) {
+      expect(shanghai(bad), bad).toBeUndefined();
+    }
+    // The same answer as the IANA zone, for any second since China last changed its offset (1991).
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('1992-01-01T00:00:00Z'),
+          max: new Date('2100-01-01T00:00:00Z'),
+          noInvalidDate: true,
+        }),
+        (d) => {
+          const wall = DateTime.fromJSDate(d, { zone: 'Asia/Shanghai' }).toFormat('yyyy-MM-dd HH:mm:ss');
+          const utc = new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString();
+          expect(shanghai(wall)).toBe(utc);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('parses trade_TradePaid from the URL-encoded msg, pay_time read as Asia/Shanghai', () => {
     const signed = signYouzan(body(fixture('youzan-trade-paid')), YOUZAN);
 

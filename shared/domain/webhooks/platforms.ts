@@ -1,5 +1,5 @@
-import { DateTime } from 'luxon';
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import '../../zod.js';
 import type { IncomingBuyer, IncomingRefund, ShopEvent } from '../orders.js';
 import { decodeBase64, decodeHex, hmacSha256, md5Hex, safeEqual } from './signature.js';
 
@@ -34,10 +34,14 @@ export interface PlatformAdapter {
 /** The generic scheme's timestamp tolerance. */
 export const GENERIC_TOLERANCE_SECONDS = 300;
 
-const Money = z
-  .union([z.string(), z.number()])
-  .transform((v) => (typeof v === 'number' ? v.toFixed(2) : v.trim()));
+const Money = z.pipe(
+  z.union([z.string(), z.number()]),
+  z.transform((v: string | number) => (typeof v === 'number' ? v.toFixed(2) : v.trim())),
+);
 const Instant = z.iso.datetime({ offset: true });
+/** Absent, null or a value (the chained API's `.nullish()`). */
+const nullish = <T extends z.core.SomeType>(schema: T) => z.optional(z.nullable(schema));
+const IdValue = () => z.union([z.number(), z.string()]);
 
 /**
  * Platform ids can exceed 2^53 (Shopify's are 64-bit): an integer of 16+ digits under a key ending
@@ -53,7 +57,7 @@ function json(delivery: Delivery): unknown {
   }
 }
 
-const malformed = (error?: z.ZodError): ShopEvent => ({
+const malformed = (error?: z.core.$ZodError): ShopEvent => ({
   kind: 'ignored',
   reason: `malformed payload${error ? `: ${error.issues.map((i) => i.path.join('.') || '(body)').join(', ')}` : ''}`,
 });
@@ -68,19 +72,23 @@ function buyer(
 // ─── generic ────────────────────────────────────────────────────────────────
 
 const GenericContact = z.object({
-  externalId: z.string().min(1).max(128).optional(),
-  phone: z.string().max(32).optional(),
-  email: z.string().max(254).optional(),
-  name: z.string().max(200).optional(),
+  externalId: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  phone: z.optional(z.string().check(z.maxLength(32))),
+  email: z.optional(z.string().check(z.maxLength(254))),
+  name: z.optional(z.string().check(z.maxLength(200))),
 });
-const GenericRefund = z.object({ id: z.string().min(1).max(128), amount: Money, refundedAt: Instant });
+const GenericRefund = z.object({
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
+  amount: Money,
+  refundedAt: Instant,
+});
 export const GenericOrder = z.object({
-  id: z.string().min(1).max(128),
+  id: z.string().check(z.minLength(1), z.maxLength(128)),
   total: Money,
-  currency: z.string().length(3),
+  currency: z.string().check(z.length(3)),
   paidAt: Instant,
-  contact: GenericContact.default({}),
-  refund: GenericRefund.optional(),
+  contact: z._default(GenericContact, {}),
+  refund: z.optional(GenericRefund),
 });
 const GenericBody = z.object({ type: z.string(), order: z.unknown() });
 
@@ -157,35 +165,36 @@ const generic: PlatformAdapter = {
 // ─── Shopify ────────────────────────────────────────────────────────────────
 
 const ShopifyMoneySet = z.object({ shop_money: z.object({ amount: Money, currency_code: z.string() }) });
-const ShopifyCustomer = z
-  .object({
-    id: z.union([z.number(), z.string()]).nullish(),
-    email: z.string().nullish(),
-    phone: z.string().nullish(),
-    first_name: z.string().nullish(),
-    last_name: z.string().nullish(),
-  })
-  .nullish();
+const ShopifyCustomer = nullish(
+  z.object({
+    id: nullish(IdValue()),
+    email: nullish(z.string()),
+    phone: nullish(z.string()),
+    first_name: nullish(z.string()),
+    last_name: nullish(z.string()),
+  }),
+);
 const ShopifyOrder = z.object({
-  id: z.union([z.number(), z.string()]),
-  financial_status: z.string().nullish(),
+  id: IdValue(),
+  financial_status: nullish(z.string()),
   processed_at: Instant,
-  total_price: Money.optional(),
-  currency: z.string().optional(),
-  total_price_set: ShopifyMoneySet.optional(),
-  email: z.string().nullish(),
-  phone: z.string().nullish(),
+  total_price: z.optional(Money),
+  currency: z.optional(z.string()),
+  total_price_set: z.optional(ShopifyMoneySet),
+  email: nullish(z.string()),
+  phone: nullish(z.string()),
   customer: ShopifyCustomer,
 });
 const ShopifyRefund = z.object({
-  id: z.union([z.number(), z.string()]),
-  order_id: z.union([z.number(), z.string()]),
+  id: IdValue(),
+  order_id: IdValue(),
   created_at: Instant,
-  processed_at: Instant.nullish(),
-  transactions: z
+  processed_at: nullish(Instant),
+  transactions: z._default(
     // Shopify sends `currency: null` on refund transactions (its own sample payload does).
-    .array(z.object({ kind: z.string(), status: z.string(), amount: Money, currency: z.string().nullish() }))
-    .default([]),
+    z.array(z.object({ kind: z.string(), status: z.string(), amount: Money, currency: nullish(z.string()) })),
+    [],
+  ),
 });
 
 const shopify: PlatformAdapter = {
@@ -292,22 +301,22 @@ export function sumDecimals(values: readonly string[]): string | undefined {
 // ─── WooCommerce ────────────────────────────────────────────────────────────
 
 const WooOrder = z.object({
-  id: z.union([z.number(), z.string()]),
+  id: IdValue(),
   status: z.string(),
   currency: z.string(),
   total: Money,
-  date_paid_gmt: z.string().nullish(),
-  date_modified_gmt: z.string().nullish(),
-  customer_id: z.union([z.number(), z.string()]).nullish(),
-  billing: z
-    .object({
-      first_name: z.string().nullish(),
-      last_name: z.string().nullish(),
-      email: z.string().nullish(),
-      phone: z.string().nullish(),
-    })
-    .nullish(),
-  refunds: z.array(z.object({ id: z.union([z.number(), z.string()]), total: Money })).default([]),
+  date_paid_gmt: nullish(z.string()),
+  date_modified_gmt: nullish(z.string()),
+  customer_id: nullish(IdValue()),
+  billing: nullish(
+    z.object({
+      first_name: nullish(z.string()),
+      last_name: nullish(z.string()),
+      email: nullish(z.string()),
+      phone: nullish(z.string()),
+    }),
+  ),
+  refunds: z._default(z.array(z.object({ id: IdValue(), total: Money })), []),
 });
 
 /** WooCommerce `*_gmt` fields are UTC without an offset. */
@@ -388,20 +397,20 @@ const woocommerce: PlatformAdapter = {
 const YouzanEnvelope = z.object({
   type: z.string(),
   msg: z.string(),
-  msg_id: z.string().optional(),
-  id: z.string().optional(),
+  msg_id: z.optional(z.string()),
+  id: z.optional(z.string()),
 });
 const YouzanTrade = z.object({
   full_order_info: z.object({
     order_info: z.object({ tid: z.string(), pay_time: z.string() }),
-    buyer_info: z
-      .object({
-        buyer_phone: z.string().nullish(),
-        yz_open_id: z.string().nullish(),
-        fans_id: z.union([z.number(), z.string()]).nullish(),
-        fans_nickname: z.string().nullish(),
-      })
-      .nullish(),
+    buyer_info: nullish(
+      z.object({
+        buyer_phone: nullish(z.string()),
+        yz_open_id: nullish(z.string()),
+        fans_id: nullish(IdValue()),
+        fans_nickname: nullish(z.string()),
+      }),
+    ),
     pay_info: z.object({ payment: Money }),
   }),
 });
@@ -412,10 +421,24 @@ const YouzanRefund = z.object({
   update_time: z.string(),
 });
 
-/** Youzan times carry no offset: they are Asia/Shanghai wall-clock times. */
-function shanghai(value: string): string | undefined {
-  const dt = DateTime.fromFormat(value, 'yyyy-MM-dd HH:mm:ss', { zone: 'Asia/Shanghai' });
-  return dt.isValid ? (dt.toUTC().toISO({ suppressMilliseconds: false }) ?? undefined) : undefined;
+/**
+ * Youzan times carry no offset: they are Asia/Shanghai wall-clock times (`yyyy-MM-dd HH:mm:ss`).
+ * China has kept UTC+8 without daylight saving since 1991, so the offset is fixed (no time-zone
+ * library needed here); a date or time that does not exist (Feb 30, 24:00) is refused.
+ */
+export function shanghai(value: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const wall = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  const exists =
+    wall.getUTCFullYear() === y &&
+    wall.getUTCMonth() === mo - 1 &&
+    wall.getUTCDate() === d &&
+    wall.getUTCHours() === h &&
+    wall.getUTCMinutes() === mi &&
+    wall.getUTCSeconds() === s;
+  return exists ? new Date(wall.getTime() - 8 * 3_600_000).toISOString() : undefined;
 }
 
 function youzanMessage(

@@ -1,0 +1,25 @@
+import { Job, JobAccepted, JobParams, RfmRunInput } from '../../schemas/jobs.js';
+import { jwt, type RoutesOf } from './access.js';
+
+/** The routes of the `jobs` function (part of the app declaration, `../declaration.ts`). */
+export const jobsRoutes = {
+  'POST /v1/jobs/rfm': {
+    fn: 'jobs',
+    ...jwt(['admin']),
+    summary:
+      'Start an RFM and lifecycle run at asOf (default now); runs of a tenant queue one behind the other',
+    tags: ['jobs', 'segments'],
+    body: RfmRunInput,
+    success: { status: 202, body: JobAccepted },
+    errors: [409],
+  },
+  'GET /v1/jobs/{jobId}': {
+    fn: 'jobs',
+    ...jwt(['admin']),
+    summary: "A job's status, progress and result",
+    tags: ['jobs'],
+    params: JobParams,
+    success: { status: 200, body: Job },
+    errors: [404],
+  },
+} as const satisfies RoutesOf<'jobs'>;

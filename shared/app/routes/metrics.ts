@@ -1,0 +1,33 @@
+import { SegmentsView } from '../../schemas/jobs.js';
+import { CompareQuery, CompareResult, FunnelQuery, FunnelResult } from '../../schemas/metrics.js';
+import { jwt, type RoutesOf } from './access.js';
+
+/** The routes of the `metrics` function (part of the app declaration, `../declaration.ts`). */
+export const metricsRoutes = {
+  'GET /v1/metrics/funnel': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary:
+      'GMV funnel of the contacts added in [from, to], optionally by a dimension (staff: their own contacts)',
+    tags: ['metrics'],
+    query: FunnelQuery,
+    success: { status: 200, body: FunnelResult },
+  },
+  'GET /v1/metrics/funnel/compare': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary: 'Which of the five factors explains the GMV gap between two funnel queries',
+    tags: ['metrics'],
+    query: CompareQuery,
+    success: { status: 200, body: CompareResult },
+  },
+  'GET /v1/segments': {
+    fn: 'metrics',
+    ...jwt(['admin', 'staff']),
+    summary:
+      "The latest run's RFM segment and stage counts and means (staff: counts over their own contacts)",
+    tags: ['segments'],
+    success: { status: 200, body: SegmentsView },
+    errors: [404],
+  },
+} as const satisfies RoutesOf<'metrics'>;

@@ -1,0 +1,34 @@
+import { ContactParams } from '../../schemas/contacts.js';
+import { OrderBatch, OrderBatchResult, OrderList, OrderParams, OrderView } from '../../schemas/shops.js';
+import { jwt, type RoutesOf } from './access.js';
+
+/** The routes of the `orders` function (part of the app declaration, `../declaration.ts`). */
+export const ordersRoutes = {
+  'GET /v1/contacts/{id}/orders': {
+    fn: 'orders',
+    ...jwt(['admin', 'staff']),
+    summary: "A contact's orders, newest first",
+    tags: ['orders'],
+    params: ContactParams,
+    success: { status: 200, body: OrderList },
+    errors: [404],
+  },
+  'GET /v1/orders/{orderId}': {
+    fn: 'orders',
+    ...jwt(['admin', 'staff']),
+    summary: 'An order with its refunds, net and whether it counts',
+    tags: ['orders'],
+    params: OrderParams,
+    success: { status: 200, body: OrderView },
+    errors: [404],
+  },
+  'POST /v1/orders/batch': {
+    fn: 'orders',
+    ...jwt(['admin']),
+    summary: 'History import of up to 500 generic orders (with `shopId`, deduped against its webhooks)',
+    tags: ['orders'],
+    body: OrderBatch,
+    success: { status: 200, body: OrderBatchResult },
+    errors: [404],
+  },
+} as const satisfies RoutesOf<'orders'>;

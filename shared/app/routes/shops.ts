@@ -1,0 +1,72 @@
+import {
+  DeliveryList,
+  RotatedSecret,
+  RotateSecretInput,
+  ShopInput,
+  ShopList,
+  ShopParams,
+  ShopPatch,
+  ShopQuery,
+  ShopView,
+  ShopWithSecret,
+} from '../../schemas/shops.js';
+import { jwt, type RoutesOf } from './access.js';
+
+/** The routes of the `shops` function (part of the app declaration, `../declaration.ts`). */
+export const shopsRoutes = {
+  'POST /v1/shops': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: 'Connect a shop; a generic shop gets its secret in this answer only',
+    tags: ['shops'],
+    body: ShopInput,
+    success: { status: 201, body: ShopWithSecret },
+  },
+  'GET /v1/shops': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: 'List shops (never their secrets)',
+    tags: ['shops'],
+    query: ShopQuery,
+    success: { status: 200, body: ShopList },
+  },
+  'GET /v1/shops/{id}': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: 'A shop (never its secret)',
+    tags: ['shops'],
+    params: ShopParams,
+    success: { status: 200, body: ShopView },
+    errors: [404],
+  },
+  'PATCH /v1/shops/{id}': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: 'Rename, enable or disable a shop, or set its default owner',
+    tags: ['shops'],
+    params: ShopParams,
+    body: ShopPatch,
+    success: { status: 200, body: ShopView },
+    errors: [404],
+  },
+  'POST /v1/shops/{id}/rotate-secret': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: 'Replace the secret; the previous one keeps working for 24 h',
+    tags: ['shops'],
+    params: ShopParams,
+    body: RotateSecretInput,
+    success: { status: 200, body: RotatedSecret },
+    errors: [404],
+  },
+  'GET /v1/shops/{id}/deliveries': {
+    fn: 'shops',
+    ...jwt(['admin']),
+    summary: "The shop's latest webhook deliveries, newest first",
+    tags: ['shops'],
+    params: ShopParams,
+    query: ShopQuery,
+    success: { status: 200, body: DeliveryList },
+    errors: [404],
+  },
+} as const satisfies RoutesOf<'shops'>;

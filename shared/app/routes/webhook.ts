@@ -1,0 +1,16 @@
+import { WebhookAnswer, WebhookParams } from '../../schemas/shops.js';
+import type { RoutesOf } from './access.js';
+
+/** The routes of the `webhook` function (part of the app declaration, `../declaration.ts`). */
+export const webhookRoutes = {
+  'POST /v1/webhooks/shops/{shopId}': {
+    fn: 'webhook',
+    auth: 'signature',
+    roles: [],
+    summary: 'Shop webhook (generic, Shopify, WooCommerce, Youzan); the signature is the authentication',
+    tags: ['webhooks'],
+    params: WebhookParams,
+    success: { status: 200, body: WebhookAnswer, description: 'recorded, duplicate or ignored' },
+    errors: [401],
+  },
+} as const satisfies RoutesOf<'webhook'>;
