@@ -1,9 +1,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { funnelKeys, moveRollups } from '../db/contact-store.js';
 import { funnelStreamKeys } from '../db/keys.js';
+import { batchGetAll } from '../db/query.js';
 import { MAX_TRANSACTION_ITEMS, UnitOfWork } from '../db/unit-of-work.js';
 import { FUNNEL_DIMS, type FunnelDims } from '../domain/contact.js';
 
@@ -128,23 +128,14 @@ export async function applyFunnelRecords(
   return result;
 }
 
-/** The plans' event ids that already have a marker. */
+/** The plans' event ids that already have a marker (one consistent read per 100). */
 async function appliedBefore(deps: Pick<Deps, 'db' | 'tableName'>, plans: readonly Plan[]) {
-  const found = new Set<string>();
   const ids = [...new Set(plans.map((p) => p.eventId))];
-  for (let i = 0; i < ids.length; i += 100) {
-    let request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> | undefined = {
-      [deps.tableName]: { Keys: ids.slice(i, i + 100).map(markerKey), ConsistentRead: true },
-    };
-    for (let attempt = 0; request && Object.keys(request).length; attempt++) {
-      if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
-      const out = await deps.db.send(new BatchGetCommand({ RequestItems: request }));
-      for (const item of out.Responses?.[deps.tableName] ?? [])
-        found.add(String(item.pk).slice(funnelStreamKeys.appliedPrefix.length));
-      request = out.UnprocessedKeys as typeof request;
-    }
-  }
-  return found;
+  const markers = await batchGetAll<{ pk: string }>(deps, ids.map(markerKey), {
+    consistent: true,
+    projection: 'pk',
+  });
+  return new Set(markers.map((m) => m.pk.slice(funnelStreamKeys.appliedPrefix.length)));
 }
 
 /** Splits the plans, in order, into transactions of at most 100 items (markers + distinct roll-ups). */
@@ -187,5 +178,3 @@ function stage(deps: Pick<Deps, 'tableName' | 'now'>, plans: readonly Plan[]): U
   }
   return uow;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
