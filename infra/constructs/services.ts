@@ -117,7 +117,11 @@ export class Services extends Construct {
 
   /** Table stream → `consumer`: only the records its filter names invoke it, in order, per shard. */
   private consumeStream(consumer: SiyuFunction, ref: TableRef, decl: StreamConsumerDecl) {
-    const failures = new DeadLetterQueue(consumer, 'StreamFailures');
+    const failures = new DeadLetterQueue(
+      consumer,
+      'StreamFailures',
+      `A stream batch for ${decl.fn} (${decl.description})`,
+    );
     const { eventNames, pkPrefix, skPrefix } = decl.filter;
     consumer.fn.addEventSource(
       new DynamoEventSource(ref.table, {

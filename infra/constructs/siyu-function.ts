@@ -77,7 +77,9 @@ export class SiyuFunction extends Construct {
     // An explicit role instead of AWSLambdaBasicExecutionRole: write access to this log group only.
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
-    this.deadLetterQueue = props.asyncInvoked ? new DeadLetterQueue(this, 'DeadLetters').queue : undefined;
+    this.deadLetterQueue = props.asyncInvoked
+      ? new DeadLetterQueue(this, 'DeadLetters', `An invocation of ${id}`).queue
+      : undefined;
 
     this.fn = new NodejsFunction(this, 'Handler', {
       entry: join(PROJECT_ROOT, props.entry),

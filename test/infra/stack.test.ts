@@ -517,6 +517,32 @@ describe('the CDK app, generated from the app declaration', () => {
         },
       });
     });
+    it('alarms on every dead-letter queue as soon as a message waits, on one encrypted alarm topic', () => {
+      const queues = resourcesOf(cognito.api, 'AWS::SQS::Queue').map(([id]) => id);
+      const alarms = resourcesOf(cognito.api, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+      const topics = resourcesOf(cognito.api, 'AWS::SNS::Topic');
+      expect(topics).toHaveLength(1);
+      const [topicId, topic] = topics[0]!;
+      expect(topic.Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/AlarmsKey/), 'Arn'],
+      });
+      cognito.api.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      cognito.api.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+      const alarmed = alarms.map((alarm) => {
+        expect(alarm).toMatchObject({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: topicId }],
+        });
+        const [dimension] = alarm.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[];
+        return dimension!.Value['Fn::GetAtt'][0];
+      });
+      expect(alarmed.sort()).toEqual([...queues].sort());
+    });
   });
 
   describe('cdk-nag', () => {
