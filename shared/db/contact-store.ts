@@ -324,33 +324,49 @@ export function moveFunnel(
   }
 }
 
+/** One roll-up's share of a month cell: its key, the counters to add, and its descriptive values. */
+export interface RollupMove {
+  key: Key;
+  add: Record<string, number>;
+  attrs: Record<string, string>;
+}
+
 /**
- * Moves counters on the roll-ups of one month cell's values: the month's roll-up of each dimension
- * value, overall and within the cell's owner's contacts (13 items, on the cell's shard).
+ * The roll-ups of one month cell's values: the month's roll-up of each dimension value, overall
+ * and within the cell's owner's contacts (13 items, on the cell's shard), each moved by `add`.
  */
+export function rollupMoves(
+  cell: { tenantId: string; month: string; shard: number; dims: FunnelDims },
+  add: Record<string, number>,
+): RollupMove[] {
+  const { tenantId, month, shard, dims } = cell;
+  const day = `${month}-01`;
+  const owner = dims.owner;
+  const moves: RollupMove[] = [];
+  for (const dim of FUNNEL_DIMS) {
+    const value = dims[dim];
+    moves.push({
+      key: funnelKeys.rollup(tenantId, day, dim, value, shard),
+      add,
+      attrs: { [dim]: value, month, kind: 'rollup' },
+    });
+    if (dim === 'owner') continue;
+    moves.push({
+      key: funnelKeys.rollup(tenantId, day, dim, value, shard, owner),
+      add,
+      attrs: { owner, [dim]: value, month, kind: 'rollup' },
+    });
+  }
+  return moves;
+}
+
+/** Moves counters on the roll-ups of one month cell's values (`rollupMoves`). */
 export function moveRollups(
   uow: UnitOfWork,
   cell: { tenantId: string; month: string; shard: number; dims: FunnelDims },
   add: Record<string, number>,
 ): void {
-  const { tenantId, month, shard, dims } = cell;
-  const day = `${month}-01`;
-  const owner = dims.owner;
-  for (const dim of FUNNEL_DIMS) {
-    const value = dims[dim];
-    uow.addCounters(funnelKeys.rollup(tenantId, day, dim, value, shard), add, {
-      [dim]: value,
-      month,
-      kind: 'rollup',
-    });
-    if (dim === 'owner') continue;
-    uow.addCounters(funnelKeys.rollup(tenantId, day, dim, value, shard, owner), add, {
-      owner,
-      [dim]: value,
-      month,
-      kind: 'rollup',
-    });
-  }
+  for (const move of rollupMoves(cell, add)) uow.addCounters(move.key, move.add, move.attrs);
 }
 
 /**

@@ -19,7 +19,7 @@ export interface CellStreamRecord {
   };
 }
 
-const COUNTERS = ['contacts', 'retained', 'buyers', 'orders', 'gmv'] as const;
+export const COUNTERS = ['contacts', 'retained', 'buyers', 'orders', 'gmv'] as const;
 /** Stream records live 24 h; a marker outlives every redelivery of its record. */
 const MARKER_TTL_SECONDS = 2 * 24 * 3600;
 
@@ -40,6 +40,10 @@ interface Plan {
   add: Record<string, number>;
 }
 
+/** The dimension values a month cell carries. */
+export const dimsOf = (cell: Record<string, unknown>) =>
+  Object.fromEntries(FUNNEL_DIMS.map((dim) => [dim, String(cell[dim])])) as FunnelDims;
+
 /** The move a stream record of a month cell asks for; undefined for any other record or no change. */
 export function planOf(record: CellStreamRecord): Plan | undefined {
   const data = record.dynamodb;
@@ -57,11 +61,10 @@ export function planOf(record: CellStreamRecord): Plan | undefined {
     if (delta !== 0) add[name] = delta;
   }
   if (Object.keys(add).length === 0) return undefined;
-  const dims = Object.fromEntries(FUNNEL_DIMS.map((dim) => [dim, String(image[dim])])) as FunnelDims;
   return {
     eventId: record.eventID,
     sequenceNumber: data?.SequenceNumber ?? record.eventID,
-    cell: { ...place, dims },
+    cell: { ...place, dims: dimsOf(image) },
     add,
   };
 }

@@ -1,9 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
 import { OutboxPoller } from '../../infra/local/outbox-poller.js';
 import { streamConsumers } from '../../shared/app/declaration.js';
 import type { Deps } from '../../shared/app/deps.js';
+import { createDocumentClient } from '../../shared/db/client.js';
 import { CHANNELS, HOOKS } from '../../shared/domain/contact.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Caller } from '../../shared/http/auth.js';
@@ -13,6 +17,7 @@ import { FUNNEL_BY, FunnelQuery } from '../../shared/schemas/metrics.js';
 import { createContact, eraseContact, patchContact } from '../../shared/usecases/contacts.js';
 import { funnel } from '../../shared/usecases/funnel.js';
 import { applyFunnelRecords, type CellStreamRecord } from '../../shared/usecases/funnel-rollups.js';
+import { rebuildFunnelRollups } from '../../shared/usecases/funnel-rollups-rebuild.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { requestRfmRun } from '../../shared/usecases/rfm.js';
 import { createAccount, createStaff, startHandover } from '../../shared/usecases/staff.js';
@@ -576,6 +581,56 @@ describe('GET /v1/metrics/funnel after a scripted history', () => {
 
   it('keeps the roll-ups equal to the sum of the month cells once the stream is applied', async () => {
     expect(expectRollupsMatchCells(await scanTable(), 'brand')).toBeGreaterThan(50);
+  });
+
+  it('rebuilds lost, changed and stray roll-ups from the month cells, and no other tenant’s', async () => {
+    const db = createDocumentClient(new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.dynamoEndpoint }));
+    const deps = { db, tableName: stack.tableName };
+    const COUNTERS = ['contacts', 'retained', 'buyers', 'orders', 'gmv'];
+    // A counter left out reads as 0; a roll-up whose counters are all 0 is the same as none.
+    const rollupsOf = (items: Item[], tenantId: string) =>
+      items
+        .filter((i) => String(i.pk).startsWith(`FR#${tenantId}#`))
+        .map((i) => ({ ...i, ...Object.fromEntries(COUNTERS.map((n) => [n, Number(i[n] ?? 0)])) }))
+        .filter((i) => COUNTERS.some((n) => i[n] !== 0))
+        .sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+    try {
+      const kept = rollupsOf(await scanTable(), 'brand');
+      expect(kept.length).toBeGreaterThan(50);
+      const [changed, ...rest] = kept;
+      const stray = { pk: 'FR#brand#1999', sk: 'B#channel#1999-01#public#0', contacts: 3, month: '1999-01' };
+      const otherTenant = {
+        pk: 'FR#other#1999',
+        sk: 'B#channel#1999-01#public#0',
+        contacts: 2,
+        month: '1999-01',
+      };
+      for (const lost of rest.slice(0, 20)) {
+        await db.send(new DeleteCommand({ TableName: stack.tableName, Key: { pk: lost.pk, sk: lost.sk } }));
+      }
+      await db.send(new PutCommand({ TableName: stack.tableName, Item: { ...changed, gmv: 999_999 } }));
+      for (const Item of [stray, otherTenant])
+        await db.send(new PutCommand({ TableName: stack.tableName, Item }));
+
+      const result = await rebuildFunnelRollups(deps, 'brand');
+
+      expect(result).toMatchObject({ written: kept.length });
+      expect(result.monthCells).toBeGreaterThan(0);
+      expect(result.deleted).toBeGreaterThanOrEqual(1);
+      const after = await scanTable();
+      expect(rollupsOf(after, 'brand')).toEqual(kept);
+      expect(after.find((i) => i.pk === stray.pk)).toBeUndefined();
+      expect(after.find((i) => i.pk === otherTenant.pk)).toEqual(otherTenant);
+      expectRollupsMatchCells(after, 'brand');
+    } finally {
+      await db.send(
+        new DeleteCommand({
+          TableName: stack.tableName,
+          Key: { pk: 'FR#other#1999', sk: 'B#channel#1999-01#public#0' },
+        }),
+      );
+      db.destroy();
+    }
   });
 
   it('equals a brute-force recount for every range, every by and every filter value', async () => {
