@@ -24,18 +24,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { DeleteTableCommand, DynamoDBClient, UpdateTableCommand } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ensureTable, LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js';
 import { signLocalToken } from '../infra/local/jwt.js';
 import { createDocumentClient } from '../shared/db/client.js';
 import { moveFunnel, moveFunnelRollups, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
+import { batchWriteAll } from '../shared/db/query.js';
 import { type Key, UnitOfWork } from '../shared/db/unit-of-work.js';
 import {
   CHANNELS,
@@ -238,7 +233,11 @@ async function seed(
   let written = 0;
   for (const { tenantId, data } of tenants) {
     const { items } = data();
-    await batchWrite(db, tableName, items);
+    await batchWriteAll(
+      { db, tableName },
+      items.map((Item) => ({ PutRequest: { Item } })),
+      6,
+    );
     await db.send(
       new PutCommand({
         TableName: tableName,
@@ -249,28 +248,6 @@ async function seed(
   }
   await db.send(new PutCommand({ TableName: tableName, Item: { ...SEEDED, items: written } }));
   return { seeded: true, seconds: (Date.now() - started) / 1000 };
-}
-
-async function batchWrite(
-  db: DynamoDBDocumentClient,
-  tableName: string,
-  items: readonly Item[],
-): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const batch = items.slice(next, next + 25);
-      next += 25;
-      let request: Record<string, { PutRequest: { Item: Item } }[]> | undefined = {
-        [tableName]: batch.map((Item) => ({ PutRequest: { Item } })),
-      };
-      while (request && Object.keys(request).length) {
-        const out = await db.send(new BatchWriteCommand({ RequestItems: request }));
-        request = out.UnprocessedItems as typeof request;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 6 }, worker));
 }
 
 interface Timing {
