@@ -34,7 +34,7 @@ import { LOCAL_AWS, startDynamoDbLocal } from '../infra/local/dynamodb-local.js'
 import type { Deps } from '../shared/app/deps.js';
 import { forEachWithinTime } from '../shared/app/work-pool.js';
 import { createDocumentClient } from '../shared/db/client.js';
-import { cellId, contactKeys, funnelKeys, shardOf, stageContactChange } from '../shared/db/contact-store.js';
+import { contactKeys, moveFunnel, stageContactChange } from '../shared/db/contact-store.js';
 import { keys } from '../shared/db/keys.js';
 import { batchGetAll } from '../shared/db/query.js';
 import { GSI1, tableDefinition } from '../shared/db/table-definition.js';
@@ -52,6 +52,7 @@ import { orderIdOf, PAID_SHARDS, paidShardOf } from '../shared/usecases/orders.j
 import { requestRfmRun } from '../shared/usecases/rfm.js';
 import { updateSettings } from '../shared/usecases/settings.js';
 import { CDNOW_PATH, readCdnow } from '../test/support/rfm-reference.js';
+import { CounterSums } from './funnel-sums.js';
 import { benchRfmCore } from './rfm-core.js';
 import { round } from './support.js';
 
@@ -216,10 +217,7 @@ function* cdnowItems(now: Date): Generator<Item> {
     else byCustomer.set(row.contactId, [index]);
   });
   const at = now.toISOString();
-  const funnel = new Map<
-    string,
-    Item & Record<'contacts' | 'retained' | 'buyers' | 'orders' | 'gmv', number>
-  >();
+  const funnel = new CounterSums('bench');
   for (const [customer, indexes] of byCustomer) {
     const contactId = `c_${ulid()}`;
     const copies = indexes.map((index) => {
@@ -263,31 +261,10 @@ function* cdnowItems(now: Date): Generator<Item> {
     stageContactChange(uow, { before: undefined, after: contact, timeZone: 'UTC', at });
     for (const put of uow.chunks().flat()) if (put.Put?.Item) yield put.Put.Item as Item;
     yield* copies;
-    // The funnel cells as the write path's counter moves leave them, summed over contacts.
-    const place = funnelPlace(contact, 'UTC');
-    const cell = cellId(place);
-    for (const [key, kind] of [
-      [funnelKeys.day(TENANT, place.day, cell, shardOf(contactId)), 'day'],
-      [funnelKeys.month(TENANT, place.day, cell, shardOf(contactId)), 'month'],
-    ] as const) {
-      const id = `${key.pk}\u0000${key.sk}`;
-      const item = funnel.get(id) ?? {
-        ...key,
-        ...place.dims,
-        day: place.day,
-        month: place.day.slice(0, 7),
-        kind,
-        contacts: 0,
-        retained: 0,
-        buyers: 0,
-        orders: 0,
-        gmv: 0,
-      };
-      for (const [name, n] of Object.entries(place.counters)) item[name as keyof typeof place.counters] += n;
-      funnel.set(id, item);
-    }
+    // The funnel aggregates as the write path's counter moves leave them, summed over contacts.
+    moveFunnel(funnel, TENANT, contactId, undefined, funnelPlace(contact, 'UTC'));
   }
-  yield* funnel.values();
+  yield* funnel.items.values();
 }
 
 /** The table of shared/db/table-definition.ts, without its stream (see the header). */

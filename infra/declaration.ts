@@ -1,5 +1,11 @@
-import { eventRules, functions, routes, schedules, streamConsumer } from '../shared/app/declaration.js';
-import type { EventRuleDecl, FunctionDecl, RouteDecl, ScheduleDecl } from '../shared/app/types.js';
+import { eventRules, functions, routes, schedules, streamConsumers } from '../shared/app/declaration.js';
+import type {
+  EventRuleDecl,
+  FunctionDecl,
+  RouteDecl,
+  ScheduleDecl,
+  StreamConsumerDecl,
+} from '../shared/app/types.js';
 
 /**
  * What the CDK app reads from the app declaration. Typed loosely (string function names) so a
@@ -11,11 +17,11 @@ export interface AppDeclaration {
   readonly routes: Readonly<Record<string, Pick<RouteDecl, 'fn' | 'auth'>>>;
   readonly schedules: Readonly<Record<string, ScheduleDecl>>;
   readonly eventRules: Readonly<Record<string, EventRuleDecl>>;
-  /** The function fed by the table stream, if any. */
-  readonly streamConsumer?: string;
+  /** The functions fed by the table stream, each with its own filter. */
+  readonly streamConsumers: Readonly<Record<string, StreamConsumerDecl>>;
 }
 
-export const siyuDeclaration: AppDeclaration = { functions, routes, schedules, eventRules, streamConsumer };
+export const siyuDeclaration: AppDeclaration = { functions, routes, schedules, eventRules, streamConsumers };
 
 export type HttpRouteMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -47,11 +53,12 @@ export function checkDeclaration(declaration: AppDeclaration): void {
   const readers = Object.entries(declaration.functions)
     .filter(([, fn]) => fn.tableStream)
     .map(([name]) => name);
-  const expected = declaration.streamConsumer === undefined ? [] : [declaration.streamConsumer];
-  if (declaration.streamConsumer !== undefined) known(declaration.streamConsumer, 'streamConsumer');
-  if (readers.join() !== expected.join()) {
+  for (const [name, consumer] of Object.entries(declaration.streamConsumers))
+    known(consumer.fn, `Stream consumer "${name}"`);
+  const expected = [...new Set(Object.values(declaration.streamConsumers).map((c) => c.fn))].sort();
+  if (readers.sort().join() !== expected.join()) {
     throw new Error(
-      `Functions declaring tableStream (${readers.join(', ') || 'none'}) must be exactly the streamConsumer (${expected.join() || 'none'}).`,
+      `Functions declaring tableStream (${readers.join(', ') || 'none'}) must be exactly the stream consumers' (${expected.join(', ') || 'none'}).`,
     );
   }
 }

@@ -7,7 +7,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import { Construct } from 'constructs';
-import { OUTBOX_PK_PREFIX } from '../../shared/events/outbox.js';
+import type { StreamConsumerDecl } from '../../shared/app/types.js';
 import { type AppDeclaration, checkDeclaration, pascalCase } from '../declaration.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { SiyuFunction, type TableRef } from './siyu-function.js';
@@ -48,7 +48,7 @@ export class Services extends Construct {
         timeoutSeconds: decl.timeoutSeconds,
         asyncInvoked: asyncInvoked.has(name),
       });
-      if (decl.table !== 'none') fn.bindTable(props.table, decl.table);
+      if (decl.table !== 'none') fn.bindTable(props.table, decl.table, decl.tablePartitions);
       if (decl.putEvents) fn.bindBus(props.bus);
       functions[name] = fn;
     }
@@ -73,8 +73,8 @@ export class Services extends Construct {
       });
     }
 
-    if (declaration.streamConsumer !== undefined) {
-      this.consumeStream(target(declaration.streamConsumer), props.table);
+    for (const consumer of Object.values(declaration.streamConsumers)) {
+      this.consumeStream(target(consumer.fn), props.table, consumer);
     }
   }
 
@@ -115,21 +115,31 @@ export class Services extends Construct {
     });
   }
 
-  /** Outbox → bus: only INSERTs of outbox items (`pk` = `EV#…`) invoke the consumer. */
-  private consumeStream(consumer: SiyuFunction, ref: TableRef) {
-    const failures = new DeadLetterQueue(consumer, 'StreamFailures');
+  /** Table stream → `consumer`: only the records its filter names invoke it, in order, per shard. */
+  private consumeStream(consumer: SiyuFunction, ref: TableRef, decl: StreamConsumerDecl) {
+    const failures = new DeadLetterQueue(
+      consumer,
+      'StreamFailures',
+      `A stream batch for ${decl.fn} (${decl.description})`,
+    );
+    const { eventNames, pkPrefix, skPrefix } = decl.filter;
     consumer.fn.addEventSource(
       new DynamoEventSource(ref.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: 100,
+        batchSize: decl.batchSize,
         bisectBatchOnError: true,
         reportBatchItemFailures: true,
         retryAttempts: 10,
         onFailure: new SqsDlq(failures.queue),
         filters: [
           lambda.FilterCriteria.filter({
-            eventName: lambda.FilterRule.isEqual('INSERT'),
-            dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith(OUTBOX_PK_PREFIX) } } },
+            ...(eventNames ? { eventName: [...eventNames] } : {}),
+            dynamodb: {
+              Keys: {
+                pk: { S: lambda.FilterRule.beginsWith(pkPrefix) },
+                ...(skPrefix ? { sk: { S: lambda.FilterRule.beginsWith(skPrefix) } } : {}),
+              },
+            },
           }),
         ],
       }),

@@ -77,7 +77,9 @@ export class SiyuFunction extends Construct {
     // An explicit role instead of AWSLambdaBasicExecutionRole: write access to this log group only.
     this.role = new iam.Role(this, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     this.logGroup.grantWrite(this.role);
-    this.deadLetterQueue = props.asyncInvoked ? new DeadLetterQueue(this, 'DeadLetters').queue : undefined;
+    this.deadLetterQueue = props.asyncInvoked
+      ? new DeadLetterQueue(this, 'DeadLetters', `An invocation of ${id}`).queue
+      : undefined;
 
     this.fn = new NodejsFunction(this, 'Handler', {
       entry: join(PROJECT_ROOT, props.entry),
@@ -129,19 +131,32 @@ export class SiyuFunction extends Construct {
     });
   }
 
-  /** Sets `TABLE_NAME` and grants the item actions of `access` on the table and its indexes. */
-  bindTable(ref: TableRef, access: TableAccess): this {
+  /**
+   * Sets `TABLE_NAME` and grants the item actions of `access` on the table and its indexes; with
+   * `partitions`, only on items whose partition key starts with one of them (and no index).
+   */
+  bindTable(ref: TableRef, access: TableAccess, partitions?: readonly string[]): this {
     const { table } = ref;
     this.fn.addEnvironment('TABLE_NAME', table.tableName);
+    const conditions = partitions
+      ? { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': partitions.map((p) => `${p}*`) } }
+      : undefined;
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: [...TABLE_READ_ACTIONS],
-        resources: [table.tableArn, ...ref.indexNames.map((index) => `${table.tableArn}/index/${index}`)],
+        resources: partitions
+          ? [table.tableArn]
+          : [table.tableArn, ...ref.indexNames.map((index) => `${table.tableArn}/index/${index}`)],
+        ...(conditions ? { conditions } : {}),
       }),
     );
     if (access === 'readWrite') {
       this.role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: [...TABLE_WRITE_ACTIONS], resources: [table.tableArn] }),
+        new iam.PolicyStatement({
+          actions: [...TABLE_WRITE_ACTIONS],
+          resources: [table.tableArn],
+          ...(conditions ? { conditions } : {}),
+        }),
       );
     }
     return this;

@@ -14,6 +14,7 @@ import {
   TrimmedDataAccessException,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import type { StreamConsumerDecl } from '../../shared/app/types.js';
 import { LOCAL_AWS } from './dynamodb-local.js';
 import { localLog, sleep } from './log.js';
 
@@ -28,6 +29,8 @@ export interface OutboxPollerOptions {
   intervalMs?: number;
   /** Records per handler call (the event source mapping's batch size). */
   batchSize?: number;
+  /** The records the consumer is handed (the event source mapping's filter); all when left out. */
+  filter?: StreamConsumerDecl['filter'];
 }
 
 interface ShardState {
@@ -56,6 +59,10 @@ interface CheckpointFile {
 }
 
 const SHARD_REFRESH_MS = 1000;
+/** GetRecords returns at most 1,000 records. */
+const MAX_RECORDS_PER_PAGE = 1000;
+/** Pages a filtered consumer's poller reads at most to fill one batch. */
+const MAX_FILTERED_PAGES = 20;
 
 /**
  * Plays the part of the Lambda event source mapping on the table stream: reads every shard in
@@ -209,7 +216,11 @@ export class OutboxPoller {
     let page: { Records?: StreamApiRecord[]; NextShardIterator?: string };
     try {
       page = await this.streams.send(
-        new GetRecordsCommand({ ShardIterator: state.iterator, Limit: batchSize }),
+        new GetRecordsCommand({
+          ShardIterator: state.iterator,
+          // A filtered consumer's batch is filled from as many records as it takes (below).
+          Limit: this.options.filter ? MAX_RECORDS_PER_PAGE : Math.min(MAX_RECORDS_PER_PAGE, batchSize),
+        }),
       );
     } catch (error) {
       if (error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException) {
@@ -219,7 +230,7 @@ export class OutboxPoller {
       }
       throw error;
     }
-    const records = page.Records ?? [];
+    let records = page.Records ?? [];
     if (!records.length) {
       state.iterator = page.NextShardIterator;
       if (!page.NextShardIterator) {
@@ -229,13 +240,48 @@ export class OutboxPoller {
       }
       return { processed: 0, more: false, blocked: false };
     }
+    let next = page.NextShardIterator;
+    let full = records.length >= batchSize;
+    const filter = this.options.filter;
+    if (filter) {
+      // A mapping filters before it batches: read on until the batch holds batchSize records of
+      // the consumer (or the shard has no more now), then cut it after the last one it takes.
+      const wanted = () => records.filter((r) => matches(r, filter)).length;
+      for (let pages = 1; next && wanted() < batchSize && pages < MAX_FILTERED_PAGES; pages++) {
+        let more: { Records?: StreamApiRecord[]; NextShardIterator?: string };
+        try {
+          more = await this.streams.send(
+            new GetRecordsCommand({ ShardIterator: next, Limit: MAX_RECORDS_PER_PAGE }),
+          );
+        } catch (error) {
+          if (!(error instanceof ExpiredIteratorException || error instanceof TrimmedDataAccessException))
+            throw error;
+          next = undefined; // read on from the checkpoint next time
+          full = true;
+          break;
+        }
+        next = more.NextShardIterator;
+        if (!more.Records?.length) break;
+        records = [...records, ...more.Records];
+      }
+      let taken = 0;
+      const cut = records.findIndex((r) => matches(r, filter) && ++taken === batchSize);
+      full = full || wanted() >= batchSize || (next !== undefined && records.length >= batchSize);
+      if (cut >= 0 && cut < records.length - 1) {
+        records = records.slice(0, cut + 1);
+        next = undefined; // the records after the cut are read again from the checkpoint
+        full = true;
+      }
+    }
+    const ended = !next && !full;
 
     const handled = await this.handle(streamArn, records);
     if (handled === records.length) {
       state.checkpoint = records[records.length - 1]!.dynamodb?.SequenceNumber ?? state.checkpoint;
       delete state.retryAt;
-      state.iterator = page.NextShardIterator;
-      if (!page.NextShardIterator) {
+      if (next) state.iterator = next;
+      else delete state.iterator;
+      if (ended) {
         state.finished = true;
         this.shardsRefreshedAt = 0;
       }
@@ -243,7 +289,7 @@ export class OutboxPoller {
       this.writeCheckpoint();
       return {
         processed: records.length,
-        more: records.length >= batchSize || state.finished,
+        more: full || state.finished,
         blocked: false,
       };
     }
@@ -259,7 +305,11 @@ export class OutboxPoller {
   }
 
   /** Runs the consumer on one batch; returns how many leading records succeeded. */
-  private async handle(streamArn: string, records: StreamApiRecord[]): Promise<number> {
+  private async handle(streamArn: string, all: StreamApiRecord[]): Promise<number> {
+    // Records the filter leaves out are done without an invocation, as with a mapping's filter.
+    const filter = this.options.filter;
+    const records = filter ? all.filter((record) => matches(record, filter)) : all;
+    if (!records.length) return all.length;
     const event: DynamoDBStreamEvent = {
       Records: records.map((record) =>
         lambdaRecord(record, streamArn, this.options.region ?? LOCAL_AWS.region),
@@ -273,18 +323,18 @@ export class OutboxPoller {
         records: records.length,
         error,
       });
-      return 0;
+      return all.indexOf(records[0]!);
     }
     const failures = (response as DynamoDBBatchResponse | undefined)?.batchItemFailures ?? [];
     const ids = failures.map((f) => f.itemIdentifier).filter((id) => id !== undefined && id !== '');
-    if (!ids.length) return records.length;
+    if (!ids.length) return all.length;
     const positions = ids.map((id) => records.findIndex((r) => r.dynamodb?.SequenceNumber === id));
     // An identifier that names no record of the batch fails the whole batch (as Lambda does).
     const first = positions.some((p) => p < 0) ? 0 : Math.min(...positions);
     localLog.warn('stream consumer reported a failed record; retrying from it', {
       sequenceNumber: records[first]?.dynamodb?.SequenceNumber,
     });
-    return first;
+    return all.indexOf(records[first]!);
   }
 
   private async refreshShards(): Promise<void> {
@@ -382,6 +432,14 @@ export class OutboxPoller {
     writeFileSync(temp, `${JSON.stringify(this.saved)}\n`);
     renameSync(temp, file);
   }
+}
+
+/** Whether a record passes a consumer's filter (event name, key prefixes), as a mapping's filter does. */
+function matches(record: StreamApiRecord, filter: NonNullable<OutboxPollerOptions['filter']>): boolean {
+  if (filter.eventNames && !filter.eventNames.includes(record.eventName as 'INSERT')) return false;
+  const keys = record.dynamodb?.Keys;
+  if (!keys?.pk?.S?.startsWith(filter.pkPrefix)) return false;
+  return filter.skPrefix === undefined || Boolean(keys.sk?.S?.startsWith(filter.skPrefix));
 }
 
 function compareSequence(a: string | undefined, b: string | undefined): number {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import { streamConsumer } from '../../shared/app/declaration.js';
+import { streamConsumers } from '../../shared/app/declaration.js';
 import { tableDefinition } from '../../shared/db/table-definition.js';
 import {
   type DynamoDbLocal,
@@ -30,11 +30,12 @@ export interface LocalStackOptions {
   /** Use this running DynamoDB (e.g. a shared test instance) instead of starting one. */
   dynamoEndpoint?: string;
   /**
-   * Data directory: DynamoDB Local's files under `dynamodb/`, the stream checkpoint beside them.
+   * Data directory: DynamoDB Local's files under `dynamodb/`, each stream consumer's checkpoint
+   * beside them.
    * Default `.data` of the project.
    */
   dataDir?: string;
-  /** DynamoDB Local keeps nothing on disk, and the stream checkpoint stays in memory. */
+  /** DynamoDB Local keeps nothing on disk, and the stream checkpoints stay in memory. */
   inMemory?: boolean;
   /** Run the declared schedules on their periods (default true). */
   schedules?: boolean;
@@ -66,7 +67,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-/** Starts DynamoDB Local, the table, the handlers, the HTTP server, the stream poller and the scheduler. */
+/** Starts DynamoDB Local, the table, the handlers, the HTTP server, the stream pollers and the scheduler. */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const tableName = options.tableName ?? 'siyu-local';
   const eventBusName = options.eventBusName ?? 'siyu-local';
@@ -145,23 +146,33 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const scheduler = new LocalScheduler((fn, event) => runtime.invoke(fn, event));
     cleanups.push(() => scheduler.stop());
 
-    const poller = new OutboxPoller({
-      tableName,
-      dynamoEndpoint,
-      region,
-      invoke: (event: DynamoDBStreamEvent) => runtime.invoke(streamConsumer, event),
-      ...(options.inMemory
-        ? {}
-        : { checkpointFile: resolve(dataDir, `stream-checkpoint.${tableName}.json`) }),
-      ...(options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {}),
+    // One poller per stream consumer of the declaration, each with its filter and checkpoint (as
+    // each has its own event source mapping on AWS).
+    const pollers = Object.entries(streamConsumers).map(([name, consumer]) => {
+      const poller = new OutboxPoller({
+        tableName,
+        dynamoEndpoint,
+        region,
+        invoke: (event: DynamoDBStreamEvent) => runtime.invoke(consumer.fn, event),
+        filter: consumer.filter,
+        batchSize: consumer.batchSize,
+        ...(options.inMemory
+          ? {}
+          : { checkpointFile: resolve(dataDir, `stream-checkpoint.${tableName}.${name}.json`) }),
+        ...(options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {}),
+      });
+      cleanups.push(() => poller.stop());
+      return poller;
     });
-    cleanups.push(() => poller.stop());
+    /** Every stream consumer caught up: a full pass of each found nothing left (records handled). */
+    const catchUp = async () =>
+      (await Promise.all(pollers.map((p) => p.catchUp()))).reduce((a, b) => a + b, 0);
 
     const drain = async (timeoutMs = 30_000) => {
       const work = (async () => {
         for (;;) {
           await Promise.all([bus.idle(), scheduler.idle()]);
-          const handled = await poller.catchUp();
+          const handled = await catchUp();
           if (handled === 0 && bus.pending === 0 && !scheduler.busy) return true;
         }
       })();
@@ -184,7 +195,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       jwtSecret: options.jwtSecret ?? jwtSecret(),
       durable,
     });
-    poller.start();
+    for (const poller of pollers) poller.start();
     if (options.schedules ?? true) scheduler.start();
 
     let stopping: Promise<void> | undefined;

@@ -1,4 +1,6 @@
+import { funnelStreamKeys } from '../db/keys.js';
 import { JobQueued } from '../events/catalog.js';
+import { OUTBOX_PK_PREFIX } from '../events/outbox.js';
 import { contactsRoutes } from './routes/contacts.js';
 import { jobsRoutes } from './routes/jobs.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -9,7 +11,7 @@ import { shopsRoutes } from './routes/shops.js';
 import { staffRoutes } from './routes/staff.js';
 import { systemRoutes } from './routes/system.js';
 import { webhookRoutes } from './routes/webhook.js';
-import type { EventRuleDecl, FunctionDecl, RouteDecl, ScheduleDecl } from './types.js';
+import type { EventRuleDecl, FunctionDecl, RouteDecl, ScheduleDecl, StreamConsumerDecl } from './types.js';
 
 /**
  * The one declaration of the app: functions, routes (with roles), schedules and event rules.
@@ -106,6 +108,14 @@ export const functions = {
     putEvents: true,
     timeoutSeconds: 60,
   },
+  funnelRollups: {
+    entry: 'functions/funnel-rollups.ts',
+    description: 'Moves the funnel roll-ups by the month cells of the table stream, exactly once',
+    table: 'readWrite',
+    tablePartitions: [funnelStreamKeys.rollupPartitionPrefix, funnelStreamKeys.appliedPrefix],
+    tableStream: true,
+    timeoutSeconds: 60,
+  },
 } as const satisfies Record<string, FunctionDecl>;
 
 export type FunctionName = keyof typeof functions;
@@ -157,5 +167,19 @@ export const eventRules = {
   },
 } as const satisfies Record<string, EventRuleDecl<FunctionName>>;
 
-/** The function that reads the table stream (outbox → EventBridge). */
-export const streamConsumer: FunctionName = 'outboxPublisher';
+/** The functions the table stream feeds, each through its own filter and checkpoint. */
+export const streamConsumers = {
+  outbox: {
+    fn: 'outboxPublisher',
+    description: 'Committed outbox items → EventBridge',
+    filter: { eventNames: ['INSERT'], pkPrefix: OUTBOX_PK_PREFIX },
+    batchSize: 100,
+  },
+  funnelRollups: {
+    fn: 'funnelRollups',
+    description: 'Month funnel cells → the roll-ups of their month',
+    filter: { pkPrefix: funnelStreamKeys.cellPartitionPrefix, skPrefix: funnelStreamKeys.monthCellPrefix },
+    // Large batches merge more: the moves of a batch on one roll-up are one write.
+    batchSize: 1000,
+  },
+} as const satisfies Record<string, StreamConsumerDecl<FunctionName>>;

@@ -9,8 +9,13 @@ export interface FunctionDecl {
   entry: string;
   description: string;
   table: 'none' | 'read' | 'readWrite';
-  /** Reads the table's stream (the outbox publisher). */
+  /** Reads the table's stream (exactly the functions named by the stream consumers). */
   tableStream?: boolean;
+  /**
+   * Partition key prefixes the function may write, and read by key (IAM `dynamodb:LeadingKeys`);
+   * every item of the table when left out.
+   */
+  tablePartitions?: readonly string[];
   /** Calls events:PutEvents on the bus. */
   putEvents?: boolean;
   timeoutSeconds?: number;
@@ -46,4 +51,18 @@ export interface EventRuleDecl<FnName extends string = string> {
   source: readonly string[];
   detailType: readonly string[];
   description: string;
+}
+
+/** A function fed by the table stream: its own event source mapping (CDK) or poller (locally). */
+export interface StreamConsumerDecl<FnName extends string = string> {
+  fn: FnName;
+  description: string;
+  /** The records it is handed (the mapping's filter; the local poller applies the same). */
+  filter: {
+    /** Record kinds; all three when left out. */
+    eventNames?: readonly ('INSERT' | 'MODIFY' | 'REMOVE')[];
+    pkPrefix: string;
+    skPrefix?: string;
+  };
+  batchSize: number;
 }

@@ -4,6 +4,9 @@ import type { Deps } from '../app/deps.js';
 import {
   type Contact,
   entryFilterValues,
+  FUNNEL_DIMS,
+  type FunnelDim,
+  type FunnelDims,
   type FunnelPlace,
   filterValues,
   funnelPlace,
@@ -26,17 +29,54 @@ export const contactKeys = {
   search: (tenantId: string) => `CQ#${tenantId}`,
 };
 
-/** Funnel cells: day items and month roll-ups, sharded by contact (ARCHITECTURE.md). */
+/**
+ * Funnel aggregates (ARCHITECTURE.md), sharded by contact: per month, day and month items of each
+ * cell (`FA#<t>#<YYYY-MM>`); per year, the months' roll-ups of each dimension value
+ * (`FR#<t>#<YYYY>`, `B#<dim>#<YYYY-MM>#<value>#<shard>`) and the same within each owner's
+ * contacts (`B#owner=<owner>#<dim>#<YYYY-MM>#<value>#<shard>`), so whole months of a year are one
+ * Query. Contact writes move the cells; the roll-ups follow the month cells through the table
+ * stream (`shared/usecases/funnel-rollups.ts`).
+ */
 export const FUNNEL_SHARDS = 4;
+const funnelPartition = (tenantId: string, month: string) => `FA#${tenantId}#${month}`;
+const rollupPartition = (tenantId: string, year: string) => `FR#${tenantId}#${year}`;
+/** The sort-key prefix of the roll-ups of `dim` (within one owner's contacts if given). */
+const rollupPrefix = (dim: FunnelDim, owner?: string) =>
+  owner === undefined ? `B#${dim}#` : `B#owner=${owner}#${dim}#`;
 export const funnelKeys = {
-  partition: (tenantId: string, month: string) => `FA#${tenantId}#${month}`,
+  partition: funnelPartition,
+  rollupPartition,
   day: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `D#${day}#${cell}#${shard}`,
   }),
   month: (tenantId: string, day: string, cell: string, shard: number): Key => ({
-    pk: `FA#${tenantId}#${day.slice(0, 7)}`,
+    pk: funnelPartition(tenantId, day.slice(0, 7)),
     sk: `M#${cell}#${shard}`,
+  }),
+  /** The tenant, month and shard of a month cell's key; undefined for any other key. */
+  parseMonth: (key: Key): { tenantId: string; month: string; shard: number } | undefined => {
+    const pk = /^FA#([^#]+)#(\d{4}-\d{2})$/.exec(key.pk);
+    const sk = /^M#[^#]+#(\d+)$/.exec(key.sk);
+    return pk && sk ? { tenantId: pk[1]!, month: pk[2]!, shard: Number(sk[1]) } : undefined;
+  },
+  rollupPrefix,
+  /** The roll-ups of `prefix` for the months `first`..`last` of one year, as a sort-key range. */
+  rollupRange: (prefix: string, first: string, last: string) => ({
+    from: `${prefix}${first}#`,
+    // '$' follows '#': past every key of the last month, whatever its value holds.
+    to: `${prefix}${last}$`,
+  }),
+  rollup: (
+    tenantId: string,
+    day: string,
+    dim: FunnelDim,
+    value: string,
+    shard: number,
+    owner?: string,
+  ): Key => ({
+    pk: rollupPartition(tenantId, day.slice(0, 4)),
+    sk: `${rollupPrefix(dim, owner)}${day.slice(0, 7)}#${value}#${shard}`,
   }),
 };
 
@@ -252,7 +292,12 @@ export function stageContactChange(
   );
 }
 
-/** Moves a contact's funnel contribution from one place to another (either may be absent). */
+/**
+ * Moves a contact's funnel contribution from one place to another (either may be absent) on its
+ * day and month cell items (moves on one item net out when the unit of work merges them). The
+ * roll-ups follow the month cells through the table stream (`applyFunnelRecords`), not in this
+ * transaction.
+ */
 export function moveFunnel(
   uow: UnitOfWork,
   tenantId: string,
@@ -267,17 +312,90 @@ export function moveFunnel(
   ] as const) {
     if (!place) continue;
     const cell = cellId(place);
-    const add = Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]));
+    const add = signed(place.counters, sign);
     const attrs = { ...place.dims, month: place.day.slice(0, 7) };
     uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
       ...attrs,
       day: place.day,
       kind: 'day',
     });
-    // A month roll-up holds contacts of many days: it carries no day of its own.
+    // A month cell holds contacts of many days: it carries no day of its own.
     uow.addCounters(funnelKeys.month(tenantId, place.day, cell, shard), add, { ...attrs, kind: 'month' });
   }
 }
+
+/** One roll-up's share of a month cell: its key, the counters to add, and its descriptive values. */
+export interface RollupMove {
+  key: Key;
+  add: Record<string, number>;
+  attrs: Record<string, string>;
+}
+
+/**
+ * The roll-ups of one month cell's values: the month's roll-up of each dimension value, overall
+ * and within the cell's owner's contacts (13 items, on the cell's shard), each moved by `add`.
+ */
+export function rollupMoves(
+  cell: { tenantId: string; month: string; shard: number; dims: FunnelDims },
+  add: Record<string, number>,
+): RollupMove[] {
+  const { tenantId, month, shard, dims } = cell;
+  const day = `${month}-01`;
+  const owner = dims.owner;
+  const moves: RollupMove[] = [];
+  for (const dim of FUNNEL_DIMS) {
+    const value = dims[dim];
+    moves.push({
+      key: funnelKeys.rollup(tenantId, day, dim, value, shard),
+      add,
+      attrs: { [dim]: value, month, kind: 'rollup' },
+    });
+    if (dim === 'owner') continue;
+    moves.push({
+      key: funnelKeys.rollup(tenantId, day, dim, value, shard, owner),
+      add,
+      attrs: { owner, [dim]: value, month, kind: 'rollup' },
+    });
+  }
+  return moves;
+}
+
+/** Moves counters on the roll-ups of one month cell's values (`rollupMoves`). */
+export function moveRollups(
+  uow: UnitOfWork,
+  cell: { tenantId: string; month: string; shard: number; dims: FunnelDims },
+  add: Record<string, number>,
+): void {
+  for (const move of rollupMoves(cell, add)) uow.addCounters(move.key, move.add, move.attrs);
+}
+
+/**
+ * The roll-up moves the stream consumer makes for a contact moved from one place to another, for
+ * seeding (benchmarks): what `moveFunnel`'s month cell moves become once the stream is applied.
+ */
+export function moveFunnelRollups(
+  uow: UnitOfWork,
+  tenantId: string,
+  contactId: string,
+  from: FunnelPlace | undefined,
+  to: FunnelPlace | undefined,
+): void {
+  const shard = shardOf(contactId);
+  for (const [place, sign] of [
+    [from, -1],
+    [to, 1],
+  ] as const) {
+    if (!place) continue;
+    moveRollups(
+      uow,
+      { tenantId, month: place.day.slice(0, 7), shard, dims: place.dims },
+      signed(place.counters, sign),
+    );
+  }
+}
+
+const signed = (counters: FunnelPlace['counters'], sign: 1 | -1): Record<string, number> =>
+  Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, sign * v]));
 
 export function cellId(place: Pick<FunnelPlace, 'dims'>): string {
   const d = place.dims;

@@ -58,3 +58,15 @@ export const keys = {
   /** gsi1 partition of an account's posts by time (`publishedAt ?? plannedAt`). */
   postsOfAccount: (tenantId: string, accountId: string) => `POSTS#${tenantId}#${accountId}`,
 } as const;
+
+/**
+ * The funnel's key prefixes the table stream is filtered on (the declaration's stream consumers,
+ * the CDK event source mapping and the local poller): month cells feed the roll-ups, which live
+ * under `FR#`; each applied stream record leaves a marker under `FRAPPLIED#`.
+ */
+export const funnelStreamKeys = {
+  cellPartitionPrefix: 'FA#',
+  monthCellPrefix: 'M#',
+  rollupPartitionPrefix: 'FR#',
+  appliedPrefix: 'FRAPPLIED#',
+} as const;

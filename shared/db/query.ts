@@ -1,4 +1,11 @@
-import { BatchGetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import type { Key } from './unit-of-work.js';
 
@@ -11,6 +18,21 @@ export async function* queryAll<T = Record<string, unknown>>(
   do {
     const page = await deps.db.send(
       new QueryCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start }),
+    );
+    for (const item of page.Items ?? []) yield item as T;
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
+/** Every item a scan matches, page after page (for maintenance tools: requests never scan). */
+export async function* scanAll<T = Record<string, unknown>>(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  input: Omit<ScanCommandInput, 'TableName' | 'ExclusiveStartKey'>,
+): AsyncGenerator<T> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await deps.db.send(
+      new ScanCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start }),
     );
     for (const item of page.Items ?? []) yield item as T;
     start = page.LastEvaluatedKey;
@@ -65,6 +87,37 @@ export async function batchGetAll<T = Record<string, unknown>>(
     }
   }
   return found;
+}
+
+/** One request of a BatchWriteItem call: put an item whole, or delete one. */
+export type WriteRequest =
+  | { PutRequest: { Item: Record<string, unknown> } }
+  | { DeleteRequest: { Key: Key } };
+
+/**
+ * Writes the requests 25 per BatchWriteItem, `inFlight` calls at a time, `UnprocessedItems` sent
+ * again with backoff until none is left. No condition, no atomicity: for seeding and for
+ * maintenance tools that run while writes are paused.
+ */
+export async function batchWriteAll(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  requests: readonly WriteRequest[],
+  inFlight = 4,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < requests.length) {
+      const batch = requests.slice(next, next + 25);
+      next += 25;
+      let request: Record<string, WriteRequest[]> | undefined = { [deps.tableName]: batch };
+      for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+        const out = await deps.db.send(new BatchWriteCommand({ RequestItems: request }));
+        request = out.UnprocessedItems as typeof request;
+        if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

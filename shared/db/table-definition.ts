@@ -9,8 +9,11 @@ export const tableDefinition = {
   /** Overloaded, time-ordered index: orders by paid time, jobs by tenant, tenants by name. */
   globalSecondaryIndexes: [{ indexName: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
   timeToLiveAttribute: 'ttl',
-  /** The outbox publisher reads new outbox items from the stream. */
-  streamView: 'NEW_IMAGE',
+  /**
+   * The outbox publisher reads new outbox items from the stream; the funnel roll-ups follow the
+   * month cells' changes (new − old counters).
+   */
+  streamView: 'NEW_AND_OLD_IMAGES',
 } as const;
 
 export const GSI1 = tableDefinition.globalSecondaryIndexes[0].indexName;

@@ -3,6 +3,7 @@ import type { Deps } from '../app/deps.js';
 import { defaultSettings } from '../schemas/default-settings.js';
 import type { Settings } from '../schemas/settings.js';
 import { keys } from './keys.js';
+import { queryAll } from './query.js';
 
 export interface StaffMember {
   id: string;
@@ -43,4 +44,14 @@ export async function readSettings(
   if (!item?.settings)
     return { settings: defaultSettings, hasData: Boolean(item?.hasData), version: item?.version ?? 0 };
   return { settings: item.settings as Settings, hasData: Boolean(item.hasData), version: item.version ?? 0 };
+}
+
+/** Every tenant of the registry, page after page. */
+export async function* registeredTenants(deps: Pick<Deps, 'db' | 'tableName'>): AsyncGenerator<string> {
+  for await (const item of queryAll<{ tenantId: string }>(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
+  })) {
+    yield item.tenantId;
+  }
 }

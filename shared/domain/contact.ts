@@ -92,16 +92,20 @@ export function stageOf(
   return stats.orders === 1 ? 'first_purchase' : 'repeat';
 }
 
+/** The grouping dimensions of the funnel: a cell holds one value of each. */
+export const FUNNEL_DIMS = [
+  'channel',
+  'channelDetail',
+  'hook',
+  'owner',
+  'account',
+  'segment',
+  'stage',
+] as const;
+export type FunnelDim = (typeof FUNNEL_DIMS)[number];
+
 /** The grouping values of a contact's funnel cell ("none" where absent). */
-export interface FunnelDims {
-  channel: string;
-  channelDetail: string;
-  hook: string;
-  owner: string;
-  account: string;
-  segment: string;
-  stage: string;
-}
+export type FunnelDims = Record<FunnelDim, string>;
 
 export interface FunnelCounters {
   contacts: number;

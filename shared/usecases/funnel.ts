@@ -1,7 +1,7 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type * as z from 'zod/mini';
 import type { Deps } from '../app/deps.js';
 import { funnelKeys } from '../db/contact-store.js';
+import { queryAll } from '../db/query.js';
 import { readSettings } from '../db/tenant-store.js';
 import type { FunnelCounters } from '../domain/contact.js';
 import { addCounters, compareFunnels, emptyCounters, type FunnelFigures, figures } from '../domain/funnel.js';
@@ -27,8 +27,8 @@ interface Cell extends FunnelCounters {
 }
 
 /**
- * The months of [from, to]: whole months are read from their roll-up items, the partial months at
- * either end from their day items — a year costs at most 12 partitions, never contacts or orders.
+ * The months of [from, to]: whole months are read from roll-ups or month cells, the partial months
+ * at either end from their day cells — never contacts or orders.
  */
 export function monthSlices(
   from: string,
@@ -58,33 +58,62 @@ function nextMonth(month: string): string {
   return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
-async function readCells(deps: Deps, tenantId: string, query: Query): Promise<Cell[]> {
-  const slices = monthSlices(query.from, query.to);
+type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+
+/**
+ * The roll-ups that answer `filters` × `by` for whole months, as a sort-key prefix (ARCHITECTURE.md),
+ * or undefined where only the cells can:
+ *  - no filter: the roll-ups of `by` (of `stage` for the total and `cohort_month`: every contact has one);
+ *  - owner only: that owner's roll-ups of `by` (of `stage` for the total, `cohort_month` and `owner`);
+ *  - one other filter (and maybe owner), `by` absent, `cohort_month` or that filter: that filter's
+ *    roll-ups (every value; the filter picks its own in memory);
+ *  - two filters besides owner, or a filter grouped by another dimension: the cells.
+ * Items keep the values they are keyed by as attributes, so the same filter and grouping apply.
+ */
+export function rollupPrefixFor(filters: Filters, by: Query['by']): string | undefined {
+  const { owner, ...rest } = filters;
+  const others = (Object.keys(rest) as (keyof typeof rest)[]).filter((name) => rest[name] !== undefined);
+  // With one owner, grouping by owner is one group: the total's items carry the owner.
+  const grouping = by === 'cohort_month' || (by === 'owner' && owner !== undefined) ? undefined : by;
+  if (others.length > 1) return undefined;
+  if (others.length === 1) {
+    const [name] = others as [keyof typeof rest];
+    return grouping === undefined || grouping === name ? funnelKeys.rollupPrefix(name, owner) : undefined;
+  }
+  return funnelKeys.rollupPrefix(grouping ?? 'stage', owner);
+}
+
+/**
+ * The aggregate items of [from, to], all Queries at once: the whole months from their roll-ups
+ * (one Query per year) or else from their month cells (one per month), the partial edge months
+ * from their day cells (one each).
+ */
+async function readItems(deps: Deps, tenantId: string, query: Query, filters: Filters): Promise<Cell[]> {
+  const prefix = rollupPrefixFor(filters, query.by);
+  const reads: { pk: string; from: string; to: string }[] = [];
+  const wholeByYear = new Map<string, string[]>();
+  for (const slice of monthSlices(query.from, query.to)) {
+    const pk = funnelKeys.partition(tenantId, slice.month);
+    if (!slice.whole) reads.push({ pk, from: `D#${slice.from}`, to: `D#${slice.to}#~` });
+    else if (prefix === undefined) reads.push({ pk, from: 'M#', to: 'M#~' });
+    else {
+      const year = slice.month.slice(0, 4);
+      wholeByYear.set(year, [...(wholeByYear.get(year) ?? []), slice.month]);
+    }
+  }
+  for (const [year, months] of wholeByYear) {
+    const range = funnelKeys.rollupRange(prefix!, months[0]!, months.at(-1)!);
+    reads.push({ pk: funnelKeys.rollupPartition(tenantId, year), ...range });
+  }
   const pages = await Promise.all(
-    slices.map(async (slice) => {
-      const cells: Cell[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            KeyConditionExpression: slice.whole
-              ? 'pk = :pk AND begins_with(sk, :m)'
-              : 'pk = :pk AND sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: slice.whole
-              ? { ':pk': funnelKeys.partition(tenantId, slice.month), ':m': 'M#' }
-              : {
-                  ':pk': funnelKeys.partition(tenantId, slice.month),
-                  ':from': `D#${slice.from}`,
-                  ':to': `D#${slice.to}#~`,
-                },
-            ExclusiveStartKey: start,
-          }),
-        );
-        cells.push(...((out.Items ?? []) as Cell[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return cells;
+    reads.map(async ({ pk, from, to }) => {
+      const items: Cell[] = [];
+      for await (const item of queryAll<Cell>(deps, {
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': pk, ':from': from, ':to': to },
+      }))
+        items.push(item);
+      return items;
     }),
   );
   return pages.flat();
@@ -131,16 +160,19 @@ export async function funnel(deps: Deps, caller: Caller, query: Query) {
 }
 
 async function computeFunnel(deps: Deps, caller: Caller, query: Query) {
-  const { currency } = (await readSettings(deps, caller.tenantId)).settings;
-  const filters: Partial<Record<(typeof FILTERS)[number], string>> = {};
+  const filters: Filters = {};
   for (const name of FILTERS) if (query[name] !== undefined) filters[name] = query[name];
-  if (caller.role === 'staff') {
-    if (filters.owner !== undefined && filters.owner !== caller.staffId) filters.owner = '\u0000nobody';
-    else filters.owner = caller.staffId;
-  }
+  // Staff see their own contacts: another owner filter selects nothing.
+  const nobody = caller.role === 'staff' && filters.owner !== undefined && filters.owner !== caller.staffId;
+  if (caller.role === 'staff') filters.owner = caller.staffId;
+  const [settings, items] = await Promise.all([
+    readSettings(deps, caller.tenantId),
+    nobody ? [] : readItems(deps, caller.tenantId, query, filters),
+  ]);
+  const { currency } = settings.settings;
   const total = emptyCounters();
   const groups = new Map<string, FunnelCounters>();
-  for (const cell of await readCells(deps, caller.tenantId, query)) {
+  for (const cell of items) {
     if (!FILTERS.every((name) => filters[name] === undefined || cell[name] === filters[name])) continue;
     addCounters(total, cell);
     if (query.by) {

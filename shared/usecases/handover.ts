@@ -161,7 +161,9 @@ async function moveContacts(
   const contacts = await getContacts(deps, tenantId, ids, true);
   const now = deps.now().toISOString();
   let moved = 0;
-  let staged = 0;
+  // Every change so far plus the next one, measured first: the whole step must stay one
+  // transaction (moves on a funnel item the contacts share count once).
+  const scratch = new UnitOfWork(deps.tableName);
   for (const before of contacts) {
     if (before.ownerStaffId !== fromStaffId) continue;
     const change = {
@@ -170,12 +172,9 @@ async function moveContacts(
       timeZone: settings.settings.timezone,
       at: now,
     };
-    // Measure on a scratch unit first: the whole step must stay one transaction.
-    const scratch = new UnitOfWork(deps.tableName);
     stageContactChange(scratch, change);
-    if (staged + scratch.size > STEP_ITEM_BUDGET && moved > 0) break;
+    if (scratch.size > STEP_ITEM_BUDGET && moved > 0) break;
     stageContactChange(uow, change);
-    staged += scratch.size;
     moved++;
   }
   return moved;

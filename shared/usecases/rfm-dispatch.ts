@@ -1,8 +1,8 @@
 import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
-import { queryAll } from '../db/query.js';
-import { readSettings } from '../db/tenant-store.js';
+
+import { readSettings, registeredTenants } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { ConflictError } from '../errors.js';
 import { enqueueJob } from '../jobs/store.js';
@@ -15,11 +15,7 @@ import { RFM_KIND, type RfmParams } from './rfm.js';
  */
 export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ started: number }> {
   let started = 0;
-  for await (const item of queryAll<{ tenantId: string }>(deps, {
-    KeyConditionExpression: 'pk = :pk',
-    ExpressionAttributeValues: { ':pk': keys.tenantRegistry('').pk },
-  })) {
-    const tenantId = item.tenantId;
+  for await (const tenantId of registeredTenants(deps)) {
     const settings = await readSettings(deps, tenantId);
     const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
     const twoAm = local.startOf('day').set({ hour: 2 });

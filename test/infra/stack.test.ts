@@ -48,6 +48,7 @@ const newestNodeRuntime = lambda.Runtime.ALL.map((r) => r.name)
   .sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
   .at(-1);
 
+const consumerFns = new Set(Object.values(declaration.streamConsumers).map((c) => c.fn));
 const asyncInvoked = new Set([
   ...Object.values(declaration.schedules).map((s) => s.fn),
   ...Object.values(declaration.eventRules).map((r) => r.fn),
@@ -87,7 +88,7 @@ describe('the CDK app, generated from the app declaration', () => {
       expect(cognito.stack.terminationProtection).toBe(true);
     });
 
-    it('builds the table from tableDefinition: keys, indexes, TTL and a NEW_IMAGE stream', () => {
+    it('builds the table from tableDefinition: keys, indexes, TTL and a NEW_AND_OLD_IMAGES stream', () => {
       cognito.data.hasResourceProperties('AWS::DynamoDB::Table', {
         KeySchema: [
           { AttributeName: tableDefinition.partitionKey, KeyType: 'HASH' },
@@ -103,7 +104,7 @@ describe('the CDK app, generated from the app declaration', () => {
           }),
         ),
         TimeToLiveSpecification: { AttributeName: tableDefinition.timeToLiveAttribute, Enabled: true },
-        StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+        StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       });
     });
 
@@ -247,7 +248,7 @@ describe('the CDK app, generated from the app declaration', () => {
 
       it.each(Object.keys(declaration.functions))('%s has exactly its declared actions', (name) => {
         const decl = declaration.functions[name]!;
-        const isConsumer = declaration.streamConsumer === name;
+        const isConsumer = consumerFns.has(name);
         const expected = new Set([
           ...LOGS_AND_TRACES,
           ...(decl.table === 'none' ? [] : READ),
@@ -277,7 +278,7 @@ describe('the CDK app, generated from the app declaration', () => {
         for (const [name, decl] of Object.entries(declaration.functions)) {
           const actions = actionsOf(name);
           expect(actions.has('events:PutEvents'), name).toBe(decl.putEvents === true);
-          expect(actions.has('dynamodb:GetRecords'), name).toBe(declaration.streamConsumer === name);
+          expect(actions.has('dynamodb:GetRecords'), name).toBe(consumerFns.has(name));
         }
       });
 
@@ -450,25 +451,58 @@ describe('the CDK app, generated from the app declaration', () => {
       }
     });
 
-    it('feeds the stream consumer only INSERTs of outbox items, in order, reporting failed items', () => {
-      const consumer = cognito.stateless.services.functions[declaration.streamConsumer!]!;
+    it('feeds each stream consumer only the records of its filter, in order, reporting failed items', () => {
       const mappings = resourcesOf(cognito.api, 'AWS::Lambda::EventSourceMapping');
-      expect(mappings.map(([, m]) => m.Properties.FunctionName)).toEqual([{ Ref: logicalId(consumer.fn) }]);
-      cognito.api.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-        StartingPosition: 'TRIM_HORIZON',
-        BatchSize: 100,
-        BisectBatchOnFunctionError: true,
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        MaximumRetryAttempts: Match.anyValue(),
-        DestinationConfig: {
-          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('Queue'), 'Arn'] } },
-        },
-      });
-      const [[, mapping]] = mappings as [[string, Resource]];
-      const filters = (mapping.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters;
-      expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
-        { eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'EV#' }] } } } },
+      const consumers = Object.values(declaration.streamConsumers);
+      expect(mappings.map(([, m]) => m.Properties.FunctionName)).toEqual(
+        consumers.map((c) => ({ Ref: logicalId(cognito.stateless.services.functions[c.fn]!.fn) })),
+      );
+      for (const [index, [, mapping]] of mappings.entries()) {
+        expect(mapping.Properties).toMatchObject({
+          StartingPosition: 'TRIM_HORIZON',
+          BatchSize: consumers[index]!.batchSize,
+          BisectBatchOnFunctionError: true,
+          FunctionResponseTypes: ['ReportBatchItemFailures'],
+          DestinationConfig: {
+            OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/Queue/), 'Arn'] } },
+          },
+        });
+        expect(mapping.Properties.MaximumRetryAttempts).toBeGreaterThan(0);
+      }
+      const patterns = mappings.map(([, m]) =>
+        (m.Properties.FilterCriteria as { Filters: { Pattern: string }[] }).Filters.map((f) =>
+          JSON.parse(f.Pattern),
+        ),
+      );
+      expect(patterns).toEqual([
+        [{ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'EV#' }] } } } }],
+        [{ dynamodb: { Keys: { pk: { S: [{ prefix: 'FA#' }] }, sk: { S: [{ prefix: 'M#' }] } } } }],
       ]);
+    });
+
+    it('lets the roll-up consumer touch only roll-ups and its markers', () => {
+      const role = logicalId(cognito.stateless.services.functions.funnelRollups!.role);
+      const policies = cognito.api.findResources('AWS::IAM::Policy', {
+        Properties: { Roles: Match.arrayWith([{ Ref: role }]) },
+      });
+      const statements = Object.values(policies).flatMap(
+        (policy) =>
+          policy.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Condition?: unknown;
+            Resource: unknown;
+          }[],
+      );
+      const table = statements.filter((s) =>
+        [s.Action].flat().some((a) => a === 'dynamodb:PutItem' || a === 'dynamodb:GetItem'),
+      );
+      expect(table).toHaveLength(2);
+      for (const statement of table) {
+        expect(statement.Condition).toEqual({
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['FR#*', 'FRAPPLIED#*'] },
+        });
+        expect(JSON.stringify(statement.Resource)).not.toContain('/index/');
+      }
     });
 
     it('encrypts every dead-letter queue and refuses plain-HTTP access to it', () => {
@@ -482,6 +516,32 @@ describe('the CDK app, generated from the app declaration', () => {
           ]),
         },
       });
+    });
+    it('alarms on every dead-letter queue as soon as a message waits, on one encrypted alarm topic', () => {
+      const queues = resourcesOf(cognito.api, 'AWS::SQS::Queue').map(([id]) => id);
+      const alarms = resourcesOf(cognito.api, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties);
+      const topics = resourcesOf(cognito.api, 'AWS::SNS::Topic');
+      expect(topics).toHaveLength(1);
+      const [topicId, topic] = topics[0]!;
+      expect(topic.Properties.KmsMasterKeyId).toEqual({
+        'Fn::GetAtt': [expect.stringMatching(/AlarmsKey/), 'Arn'],
+      });
+      cognito.api.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+      cognito.api.hasOutput('AlarmTopicArn', { Value: { Ref: topicId } });
+      const alarmed = alarms.map((alarm) => {
+        expect(alarm).toMatchObject({
+          MetricName: 'ApproximateNumberOfMessagesVisible',
+          Namespace: 'AWS/SQS',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          EvaluationPeriods: 1,
+          TreatMissingData: 'notBreaching',
+          AlarmActions: [{ Ref: topicId }],
+        });
+        const [dimension] = alarm.Dimensions as { Value: { 'Fn::GetAtt': [string, string] } }[];
+        return dimension!.Value['Fn::GetAtt'][0];
+      });
+      expect(alarmed.sort()).toEqual([...queues].sort());
     });
   });
 

@@ -150,6 +150,8 @@ async function sweep<C>(label: string, scenario: Scenario<C>): Promise<Record<st
     const what = `${label}: ${run.kind} ${run.when} call ${run.at} (${names[run.at]})`;
     const t = await freshTenant(label);
     const ctx = await scenario.prepare(t);
+    // The stream consumers (funnel roll-ups) finish what the preparation wrote first.
+    await stack.drain();
     const before = await tenantItems(t.tenant);
 
     calls = [];

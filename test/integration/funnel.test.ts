@@ -1,7 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_AWS } from '../../infra/local/dynamodb-local.js';
+import { OutboxPoller } from '../../infra/local/outbox-poller.js';
+import { streamConsumers } from '../../shared/app/declaration.js';
 import type { Deps } from '../../shared/app/deps.js';
+import { createDocumentClient } from '../../shared/db/client.js';
 import { CHANNELS, HOOKS } from '../../shared/domain/contact.js';
 import { DomainError } from '../../shared/errors.js';
 import type { Caller } from '../../shared/http/auth.js';
@@ -10,12 +16,14 @@ import { runJob } from '../../shared/jobs/runner.js';
 import { FUNNEL_BY, FunnelQuery } from '../../shared/schemas/metrics.js';
 import { createContact, eraseContact, patchContact } from '../../shared/usecases/contacts.js';
 import { funnel } from '../../shared/usecases/funnel.js';
+import { applyFunnelRecords, type CellStreamRecord } from '../../shared/usecases/funnel-rollups.js';
+import { rebuildFunnelRollups } from '../../shared/usecases/funnel-rollups-rebuild.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { requestRfmRun } from '../../shared/usecases/rfm.js';
 import { createAccount, createStaff, startHandover } from '../../shared/usecases/staff.js';
 import { tenantSession } from '../support/api.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { freshTable } from '../support/table.js';
+import { freshTable, workerDynamoEndpoint } from '../support/table.js';
 
 /**
  * Every funnel figure against a brute-force recount from the raw items: the tenant's contact
@@ -261,6 +269,52 @@ function filterValues(rows: readonly Row[]): Record<Filter, string[]> {
   return out;
 }
 
+/**
+ * The roll-ups against the month cells, by brute force: per month, dimension and value (overall,
+ * and within each owner for the six others), the roll-ups' sum over shards equals the cells' sum.
+ * Returns how many (month, dimension, value) sums are not zero.
+ */
+function expectRollupsMatchCells(items: readonly Item[], tenantId: string): number {
+  const DIMS: Dim[] = ['channel', 'channelDetail', 'hook', 'owner', 'account', 'segment', 'stage'];
+  const sum = (into: Map<string, Counters>, key: string, item: Item) => {
+    const c = into.get(key) ?? empty();
+    add(c, {
+      contacts: Number(item.contacts ?? 0),
+      retained: Number(item.retained ?? 0),
+      buyers: Number(item.buyers ?? 0),
+      orders: Number(item.orders ?? 0),
+      gmv: Number(item.gmv ?? 0),
+    });
+    into.set(key, c);
+  };
+  const fromCells = new Map<string, Counters>();
+  const fromRollups = new Map<string, Counters>();
+  for (const item of items) {
+    const pk = String(item.pk);
+    const sk = String(item.sk);
+    if (pk.startsWith(`FA#${tenantId}#`) && sk.startsWith('M#')) {
+      for (const dim of DIMS) {
+        sum(fromCells, `${item.month}|${dim}|${item[dim]}`, item);
+        if (dim !== 'owner') sum(fromCells, `${item.month}|owner=${item.owner}|${dim}|${item[dim]}`, item);
+      }
+    } else if (pk.startsWith(`FR#${tenantId}#`)) {
+      const parts = sk.split('#');
+      const key = parts[1]!.startsWith('owner=')
+        ? `${item.month}|${parts[1]}|${parts[2]}|${item[parts[2]!]}`
+        : `${item.month}|${parts[1]}|${item[parts[1]!]}`;
+      sum(fromRollups, key, item);
+    }
+  }
+  const live = (m: Map<string, Counters>) =>
+    Object.fromEntries(
+      [...m.entries()]
+        .filter(([, c]) => Object.values(c).some((n) => n !== 0))
+        .sort(([a], [b]) => a.localeCompare(b)),
+    );
+  expect(live(fromRollups), 'roll-ups = the sum of the month cells').toEqual(live(fromCells));
+  return Object.keys(live(fromCells)).length;
+}
+
 // ─── A scripted history through the HTTP API ────────────────────────────────
 
 let stack: TestStack;
@@ -492,6 +546,8 @@ beforeAll(async () => {
   const { jobId: rfm } = await brand.ok<{ jobId: string }>('POST', '/v1/jobs/rfm', {});
   expect((await brand.job(rfm)).status).toBe('succeeded');
   expect((await deliver('order.paid', order('w4', buyer(19), '77.70', at(4, 21)))).status).toBe('recorded');
+  // Whole months are read from the roll-ups, which follow the month cells through the table stream.
+  await stack.drain();
 }, 300_000);
 
 afterAll(async () => {
@@ -521,6 +577,60 @@ describe('GET /v1/metrics/funnel after a scripted history', () => {
     // Lost buyers: more buyers than retained contacts in a group.
     const referral = recount(rows, { ...RANGES[0]!, filters: { channel: 'referral' } }).total;
     expect(ratesOf(referral)[1]).toBeGreaterThan(1);
+  });
+
+  it('keeps the roll-ups equal to the sum of the month cells once the stream is applied', async () => {
+    expect(expectRollupsMatchCells(await scanTable(), 'brand')).toBeGreaterThan(50);
+  });
+
+  it('rebuilds lost, changed and stray roll-ups from the month cells, and no other tenant’s', async () => {
+    const db = createDocumentClient(new DynamoDBClient({ ...LOCAL_AWS, endpoint: stack.dynamoEndpoint }));
+    const deps = { db, tableName: stack.tableName };
+    const COUNTERS = ['contacts', 'retained', 'buyers', 'orders', 'gmv'];
+    // A counter left out reads as 0; a roll-up whose counters are all 0 is the same as none.
+    const rollupsOf = (items: Item[], tenantId: string) =>
+      items
+        .filter((i) => String(i.pk).startsWith(`FR#${tenantId}#`))
+        .map((i) => ({ ...i, ...Object.fromEntries(COUNTERS.map((n) => [n, Number(i[n] ?? 0)])) }))
+        .filter((i) => COUNTERS.some((n) => i[n] !== 0))
+        .sort((a, b) => `${a.pk}|${a.sk}`.localeCompare(`${b.pk}|${b.sk}`));
+    try {
+      const kept = rollupsOf(await scanTable(), 'brand');
+      expect(kept.length).toBeGreaterThan(50);
+      const [changed, ...rest] = kept;
+      const stray = { pk: 'FR#brand#1999', sk: 'B#channel#1999-01#public#0', contacts: 3, month: '1999-01' };
+      const otherTenant = {
+        pk: 'FR#other#1999',
+        sk: 'B#channel#1999-01#public#0',
+        contacts: 2,
+        month: '1999-01',
+      };
+      for (const lost of rest.slice(0, 20)) {
+        await db.send(new DeleteCommand({ TableName: stack.tableName, Key: { pk: lost.pk, sk: lost.sk } }));
+      }
+      await db.send(new PutCommand({ TableName: stack.tableName, Item: { ...changed, gmv: 999_999 } }));
+      for (const Item of [stray, otherTenant])
+        await db.send(new PutCommand({ TableName: stack.tableName, Item }));
+
+      const result = await rebuildFunnelRollups(deps, 'brand');
+
+      expect(result).toMatchObject({ written: kept.length });
+      expect(result.monthCells).toBeGreaterThan(0);
+      expect(result.deleted).toBeGreaterThanOrEqual(1);
+      const after = await scanTable();
+      expect(rollupsOf(after, 'brand')).toEqual(kept);
+      expect(after.find((i) => i.pk === stray.pk)).toBeUndefined();
+      expect(after.find((i) => i.pk === otherTenant.pk)).toEqual(otherTenant);
+      expectRollupsMatchCells(after, 'brand');
+    } finally {
+      await db.send(
+        new DeleteCommand({
+          TableName: stack.tableName,
+          Key: { pk: 'FR#other#1999', sk: 'B#channel#1999-01#public#0' },
+        }),
+      );
+      db.destroy();
+    }
   });
 
   it('equals a brute-force recount for every range, every by and every filter value', async () => {
@@ -600,6 +710,10 @@ describe('GET /v1/metrics/funnel after a scripted history', () => {
       after = await funnelOf(RANGES[0]!);
     }
 
+    expect(Date.now() - started).toBeLessThan(5_000);
+    // Every record of the write applied (the contact's old and new cells): the figures settle.
+    await stack.drain();
+    after = await funnelOf(RANGES[0]!);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(after.total.buyers).toBe(before.total.buyers + 1);
     expect(after.total.orders).toBe(before.total.orders + 1);
@@ -904,6 +1018,28 @@ async function applyOp(
   }
 }
 
+/** Runs the roll-up consumer on the table's stream, as the stack's poller does, until it is caught up. */
+async function rollupsCaughtUp(deps: Deps): Promise<void> {
+  const poller = new OutboxPoller({
+    tableName: deps.tableName,
+    dynamoEndpoint: workerDynamoEndpoint()!,
+    filter: streamConsumers.funnelRollups.filter,
+    intervalMs: 20,
+    invoke: async (event) => {
+      const result = await applyFunnelRecords(deps, event.Records as CellStreamRecord[]);
+      return {
+        batchItemFailures: result.failedSequenceNumbers.map((itemIdentifier) => ({ itemIdentifier })),
+      };
+    },
+  });
+  poller.start();
+  try {
+    await poller.catchUp();
+  } finally {
+    await poller.stop();
+  }
+}
+
 describe('funnel aggregates under random histories', () => {
   it('equal a brute-force recount after any short history of contact, order, handover and RFM writes', async () => {
     await fc.assert(
@@ -938,8 +1074,14 @@ describe('funnel aggregates under random histories', () => {
               }
             }
 
-            // Assess: the whole range, then random ranges, bys and filters, for admin and staff.
-            const rows = rowsOf(await table.scan(), tenantId, Date.now());
+            // The roll-ups follow the month cells through the table stream: the consumer catches up.
+            await rollupsCaughtUp(deps);
+
+            // Assess: the roll-ups against the cells; the whole range, then random ranges, bys and
+            // filters, for admin and staff.
+            const items = await table.scan();
+            expectRollupsMatchCells(items, tenantId);
+            const rows = rowsOf(items, tenantId, Date.now());
             const today = localDay(Date.now());
             const checks: FunnelQ[] = BYS.map((by) => ({
               from: localDay(Date.now() - 400 * DAY_MS),

@@ -57,7 +57,9 @@ const methodOf = (routeKey: string) => routeKey.split(' ')[0]!;
 const scanItems = () => stack.scan();
 
 /** The whole table, each item as canonical JSON, sorted: equal before and after = nothing written. */
+/** The table once the stream consumers caught up (the funnel roll-ups follow the cells). */
 async function scanTable(): Promise<string[]> {
+  await stack.drain();
   return (await scanItems()).map((item) => JSON.stringify(item, Object.keys(item).sort())).sort();
 }
 

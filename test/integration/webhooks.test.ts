@@ -76,7 +76,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** The table once the stream consumers caught up (the funnel roll-ups follow the cells). */
 async function scanTable(): Promise<string> {
+  await stack.drain();
   return JSON.stringify(await stack.scan());
 }
 

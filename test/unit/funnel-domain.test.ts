@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { funnelKeys } from '../../shared/db/contact-store.js';
 import type { FunnelCounters } from '../../shared/domain/contact.js';
 import { compareFunnels, FACTORS, type FunnelFigures, figures } from '../../shared/domain/funnel.js';
 import { minorUnits } from '../../shared/domain/locale.js';
-import { monthSlices } from '../../shared/usecases/funnel.js';
+import { monthSlices, rollupPrefixFor } from '../../shared/usecases/funnel.js';
 
 const counters = (c: Partial<FunnelCounters>): FunnelCounters => ({
   contacts: 0,
@@ -255,5 +256,44 @@ describe('month slices of a funnel range', () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('the roll-ups whole months are read from', () => {
+  it('are one dimension’s for an unfiltered query, whatever the by', () => {
+    expect(rollupPrefixFor({}, undefined)).toBe('B#stage#');
+    expect(rollupPrefixFor({}, 'cohort_month')).toBe('B#stage#');
+    expect(rollupPrefixFor({}, 'hook')).toBe('B#hook#');
+    expect(rollupPrefixFor({}, 'owner')).toBe('B#owner#');
+  });
+
+  it('are one owner’s for a staff member or an owner filter', () => {
+    expect(rollupPrefixFor({ owner: 'ana' }, undefined)).toBe('B#owner=ana#stage#');
+    expect(rollupPrefixFor({ owner: 'ana' }, 'owner')).toBe('B#owner=ana#stage#');
+    expect(rollupPrefixFor({ owner: 'ana' }, 'segment')).toBe('B#owner=ana#segment#');
+    expect(rollupPrefixFor({ owner: 'ana', hook: 'gift' }, 'cohort_month')).toBe('B#owner=ana#hook#');
+  });
+
+  it('are the filter’s own for one filter grouped by nothing, cohort month or itself', () => {
+    expect(rollupPrefixFor({ channel: 'store' }, undefined)).toBe('B#channel#');
+    expect(rollupPrefixFor({ channel: 'store' }, 'channel')).toBe('B#channel#');
+    expect(rollupPrefixFor({ account: 'wx1' }, 'cohort_month')).toBe('B#account#');
+  });
+
+  it('are none (the cells answer) for two filters, or a filter grouped by another dimension', () => {
+    expect(rollupPrefixFor({ channel: 'store', hook: 'gift' }, undefined)).toBeUndefined();
+    expect(rollupPrefixFor({ channel: 'store' }, 'hook')).toBeUndefined();
+    expect(rollupPrefixFor({ owner: 'ana', channel: 'store' }, 'hook')).toBeUndefined();
+    expect(rollupPrefixFor({ channel: 'store' }, 'owner')).toBeUndefined();
+  });
+
+  it('cover every key of the months asked for, and none of the months around them', () => {
+    const range = funnelKeys.rollupRange('B#channelDetail#', '2025-03', '2025-05');
+    const inRange = (sk: string) => sk >= range.from && sk <= range.to;
+    expect(inRange(funnelKeys.rollup('t', '2025-03-01', 'channelDetail', 'douyin', 0).sk)).toBe(true);
+    expect(inRange(funnelKeys.rollup('t', '2025-05-31', 'channelDetail', '小红书', 3).sk)).toBe(true);
+    expect(inRange(funnelKeys.rollup('t', '2025-05-31', 'channelDetail', '~#~', 3).sk)).toBe(true);
+    expect(inRange(funnelKeys.rollup('t', '2025-02-28', 'channelDetail', 'zzz', 3).sk)).toBe(false);
+    expect(inRange(funnelKeys.rollup('t', '2025-06-01', 'channelDetail', '', 0).sk)).toBe(false);
   });
 });
