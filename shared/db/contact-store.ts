@@ -306,13 +306,8 @@ export function moveFunnel(
   to: FunnelPlace | undefined,
 ): void {
   const shard = shardOf(contactId);
-  for (const [place, sign] of [
-    [from, -1],
-    [to, 1],
-  ] as const) {
-    if (!place) continue;
+  for (const [place, add] of placeMoves(from, to)) {
     const cell = cellId(place);
-    const add = signed(place.counters, sign);
     const attrs = { ...place.dims, month: place.day.slice(0, 7) };
     uow.addCounters(funnelKeys.day(tenantId, place.day, cell, shard), add, {
       ...attrs,
@@ -381,21 +376,24 @@ export function moveFunnelRollups(
   to: FunnelPlace | undefined,
 ): void {
   const shard = shardOf(contactId);
+  for (const [place, add] of placeMoves(from, to)) {
+    moveRollups(uow, { tenantId, month: place.day.slice(0, 7), shard, dims: place.dims }, add);
+  }
+}
+
+/** A move from one place to another: the place left, its counters negated; the place entered, as is. */
+function* placeMoves(
+  from: FunnelPlace | undefined,
+  to: FunnelPlace | undefined,
+): Generator<[FunnelPlace, Record<string, number>]> {
   for (const [place, sign] of [
     [from, -1],
     [to, 1],
   ] as const) {
-    if (!place) continue;
-    moveRollups(
-      uow,
-      { tenantId, month: place.day.slice(0, 7), shard, dims: place.dims },
-      signed(place.counters, sign),
-    );
+    if (place)
+      yield [place, Object.fromEntries(Object.entries(place.counters).map(([k, v]) => [k, sign * v]))];
   }
 }
-
-const signed = (counters: FunnelPlace['counters'], sign: 1 | -1): Record<string, number> =>
-  Object.fromEntries(Object.entries(counters).map(([k, v]) => [k, sign * v]));
 
 export function cellId(place: Pick<FunnelPlace, 'dims'>): string {
   const d = place.dims;
