@@ -42,7 +42,20 @@ export class NotFoundError extends DomainError {
 
 export class ConflictError extends DomainError {
   readonly status = 409;
-  readonly title = 'Conflict';
+  readonly title: string = 'Conflict';
+}
+
+/**
+ * The first request with this `Idempotency-Key` has not finished: its own problem type
+ * (`…/request-in-progress`) and `Retry-After`, so a client knows to send the same request again.
+ */
+export class RequestInProgressError extends ConflictError {
+  override readonly title = 'Request in progress';
+  override readonly headers: Record<string, string>;
+  constructor(detail: string, retryAfterSeconds = 1) {
+    super(detail);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
 }
 
 export class PayloadTooLargeError extends DomainError {

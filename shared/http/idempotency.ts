@@ -4,7 +4,7 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
-import { ConflictError, isTransientAwsError, UnprocessableError } from '../errors.js';
+import { isTransientAwsError, RequestInProgressError, UnprocessableError } from '../errors.js';
 import { logger } from '../logger.js';
 
 const WINDOW_SECONDS = 24 * 3600;
@@ -72,12 +72,14 @@ export async function withIdempotency(
       await deps.db.send(new GetCommand({ TableName: deps.tableName, Key: key, ConsistentRead: true }))
     ).Item;
     if (!existing)
-      throw new ConflictError('The request with this Idempotency-Key is being retried; retry shortly.');
+      throw new RequestInProgressError(
+        'The request with this Idempotency-Key is being retried; retry shortly.',
+      );
     if (existing.bodyHash !== bodyHash) {
       throw new UnprocessableError('This Idempotency-Key was used with a different request body.');
     }
     if (existing.state !== 'completed') {
-      throw new ConflictError('A request with this Idempotency-Key is still in progress.');
+      throw new RequestInProgressError('A request with this Idempotency-Key is still in progress.');
     }
     const stored = existing.response as APIGatewayProxyStructuredResultV2;
     return { ...stored, headers: { ...(stored.headers ?? {}), 'idempotent-replayed': 'true' } };

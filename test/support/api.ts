@@ -44,7 +44,9 @@ export async function tenantSession(stack: TestStack, tenant: string) {
     const keyed = Object.keys(headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
     for (let attempt = 1; ; attempt++) {
       const res = await call<T>(method, path, body, token, headers);
-      const keyStillRunning = res.status === 409 && /Idempotency-Key/.test(res.text);
+      const keyStillRunning =
+        res.status === 409 &&
+        /\/problems\/request-in-progress$/.test(String((res.body as { type?: unknown } | undefined)?.type));
       const resend = res.status === 503 || (keyed && (res.status === 504 || keyStillRunning));
       if (!resend || attempt >= RETRIES_AFTER_503) return res;
       const seconds = Number(res.headers.get('retry-after') ?? 1);
