@@ -253,6 +253,11 @@ export class UnitOfWork {
       if (group.size > MAX_TRANSACTION_ITEMS) {
         throw new Error(`An atomic group of ${group.size} items exceeds ${MAX_TRANSACTION_ITEMS}`);
       }
+      const groupBytes = group.events.reduce((n, e) => n + eventBytes(e), 0);
+      if (groupBytes > MAX_OUTBOX_BYTES) {
+        // Its events must share one outbox item, and a DynamoDB item holds at most 400 KB.
+        throw new Error(`An atomic group's events of ${groupBytes} bytes exceed ${MAX_OUTBOX_BYTES}`);
+      }
       // A check the transaction already makes (the same owner of many imported contacts) is shared.
       const shared = (op: Op) => {
         const signature = checkSignature(op);
@@ -265,7 +270,6 @@ export class UnitOfWork {
       const newCounters = [...group.counters.keys()].filter((id) => !counters.has(id)).length;
       const size = ops.length + counters.size + (events.length ? 1 : 0);
       const newOutbox = events.length === 0 && group.events.length > 0 ? 1 : 0;
-      const groupBytes = group.events.reduce((n, e) => n + eventBytes(e), 0);
       if (
         clashes ||
         size + groupOps.length + newCounters + newOutbox > MAX_TRANSACTION_ITEMS ||

@@ -100,10 +100,19 @@ describe('UnitOfWork packing', () => {
     expect(chunks.flat().filter((i) => i.Update)).toHaveLength(0);
   });
 
-  it('refuses a group over 100 items and one that writes an item twice', () => {
+  it('refuses a group over 100 items, one whose events outgrow an outbox item, and one that writes an item twice', () => {
     const big = new UnitOfWork(TABLE);
     for (let i = 0; i < 101; i++) big.put({ pk: `P${i}`, sk: 'S' });
     expect(() => big.chunks()).toThrow(/exceeds 100/);
+
+    const loud = new UnitOfWork(TABLE);
+    for (let i = 0; i < 2; i++) {
+      const text = 'x'.repeat(160_000);
+      loud.emit(
+        makeEvent(ContactLost, 't1', { contactId: `c${i}${text}`, lostAt: new Date().toISOString() }),
+      );
+    }
+    expect(() => loud.chunks()).toThrow(/events of \d+ bytes exceed 300000/);
 
     const twice = new UnitOfWork(TABLE).put({ pk: 'A', sk: 'B' });
     expect(() => twice.put({ pk: 'A', sk: 'B' })).toThrow(/twice/);
