@@ -1,7 +1,7 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime } from '../app/work-pool.js';
-import { contactFromItem, contactKeys, stageContactChange } from '../db/contact-store.js';
+import { cellId, contactFromItem, contactKeys, shardOf, stageContactChange } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
@@ -10,6 +10,7 @@ import { UnitOfWork } from '../db/unit-of-work.js';
 import {
   type Contact,
   type ContactRfm,
+  funnelPlace,
   localDate,
   NONE,
   SEGMENTS,
@@ -232,6 +233,16 @@ function prefetch(deps: Deps, job: JobRecord<RfmParams>, after: string, ids: rea
   prefetched.set(job.jobId, { after, reads: readChunk(deps, job, ids).catch(() => undefined) });
 }
 
+/**
+ * Where a changed contact goes when a step packs its transactions: by the funnel cells it leaves
+ * and enters (shard, day and values: the month cell follows from the day), so contacts sharing
+ * cells commit together.
+ */
+function packingOrder(before: Contact, after: Contact, timeZone: string): string {
+  const [from, to] = [funnelPlace(before, timeZone), funnelPlace(after, timeZone)];
+  return `${shardOf(before.id)}|${from.day}|${cellId(from)}|${cellId(to)}|${before.id}`;
+}
+
 const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
   a !== undefined &&
   a.r === b.r &&
@@ -292,6 +303,8 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     let written = 0;
     let events = 0;
     const now = deps.now().toISOString();
+    const { timezone, lifecycle } = settings.settings;
+    const changes: { before: Contact; after: Contact; rfm: ContactRfm | undefined; order: string }[] = [];
     for (const { contact: before, orders } of chunk) {
       const score = p.scores.get(before.id);
       const rfm: ContactRfm | undefined = score
@@ -317,12 +330,19 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
               computedAt: asOf,
             }
           : undefined;
-      const stage = lifecycleStage(orders, asOfMs, settings.settings.lifecycle);
+      const stage = lifecycleStage(orders, asOfMs, lifecycle);
       const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
       if (!rfmChanged && stage === before.stage) continue;
       const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };
+      changes.push({ before, after, rfm, order: packingOrder(before, after, timezone) });
+    }
+    // Contacts that move between the same funnel cells go into the same transaction, where their
+    // moves on a cell merge into one write (the cells are shared; the profiles are not).
+    changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    for (const { before, after, rfm } of changes) {
+      const { stage } = after;
       uow.atomic();
-      stageContactChange(uow, { before, after, timeZone: settings.settings.timezone, at: now });
+      stageContactChange(uow, { before, after, timeZone: timezone, at: now });
       written++;
       const fromSegment = before.rfm?.segment ?? null;
       if (rfm && rfm.segment !== fromSegment) {
