@@ -1,6 +1,7 @@
 import type { Deps } from '../shared/app/deps.js';
 import { createDeps } from '../shared/app/deps.js';
 import { contactsRoutes } from '../shared/app/routes/contacts.js';
+import { visibleContact } from '../shared/db/contact-store.js';
 import { readSettings } from '../shared/db/tenant-store.js';
 import type { Contact } from '../shared/domain/contact.js';
 import { httpFunction } from '../shared/http/http-function.js';
@@ -13,7 +14,6 @@ import {
   listContacts,
   patchContact,
   removeTag,
-  visibleContact,
 } from '../shared/usecases/contacts.js';
 
 const deps = createDeps();

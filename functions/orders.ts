@@ -1,8 +1,8 @@
 import { createDeps } from '../shared/app/deps.js';
 import { ordersRoutes } from '../shared/app/routes/orders.js';
+import { visibleContact } from '../shared/db/contact-store.js';
 import { readSettings } from '../shared/db/tenant-store.js';
 import { httpFunction } from '../shared/http/http-function.js';
-import { visibleContact } from '../shared/usecases/contacts.js';
 import { getOrder, listContactOrders } from '../shared/usecases/orders.js';
 import { importOrders } from '../shared/usecases/webhooks.js';
 

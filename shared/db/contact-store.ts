@@ -13,7 +13,8 @@ import {
   indexPostings,
   searchTerms,
 } from '../domain/contact.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import type { Caller } from '../http/auth.js';
 import { batchGetAll } from './query.js';
 import type { Key, UnitOfWork } from './unit-of-work.js';
 
@@ -114,6 +115,20 @@ export async function getContact(
     }),
   );
   return contactFromItem(out.Item);
+}
+
+/** A contact the caller may see: another tenant's, or (for staff) another owner's, is a 404. */
+export async function visibleContact(
+  deps: Deps,
+  caller: Caller,
+  id: string,
+  consistent = false,
+): Promise<Contact> {
+  const contact = await getContact(deps, caller.tenantId, id, consistent);
+  if (!contact || (caller.role === 'staff' && contact.ownerStaffId !== caller.staffId)) {
+    throw new NotFoundError('No such contact.');
+  }
+  return contact;
 }
 
 /** Reads many contacts by id, in the order given (erased and missing ones left out). */

@@ -1,3 +1,6 @@
+/** How many gsi1 partitions hold a tenant's orders by paid time (`keys.paidShard`). */
+export const PAID_SHARDS = 8;
+
 /**
  * Every key of the single table, in one place (ARCHITECTURE.md has the catalogue).
  * Tenant ids and client ids never contain `#` (validated at the edge), so keys cannot collide.

@@ -1,9 +1,11 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
+import { ConflictError } from '../errors.js';
 import { defaultSettings } from '../schemas/default-settings.js';
 import type { Settings } from '../schemas/settings.js';
 import { keys } from './keys.js';
 import { queryAll } from './query.js';
+import type { UnitOfWork } from './unit-of-work.js';
 
 export interface StaffMember {
   id: string;
@@ -54,4 +56,20 @@ export async function* registeredTenants(deps: Pick<Deps, 'db' | 'tableName'>): 
   })) {
     yield item.tenantId;
   }
+}
+
+/** Marks, in the same transaction, that the tenant now has data (currency and zone become fixed). */
+export function stageTenantHasData(uow: UnitOfWork, tenantId: string, settings: SettingsRecord): void {
+  if (settings.hasData) return;
+  uow.update({
+    key: keys.settings(tenantId),
+    expression: 'SET hasData = :true',
+    values: { ':true': true },
+    condition: {
+      expression: 'attribute_not_exists(version) OR version = :sv',
+      values: { ':sv': settings.version },
+    },
+    onConditionFailed: () => new ConflictError('The tenant settings changed concurrently; retry.'),
+  });
+  uow.put({ ...keys.tenantRegistry(tenantId), tenantId });
 }

@@ -10,6 +10,9 @@ export const Id = z
     z.regex(/^[A-Za-z0-9][A-Za-z0-9_.:@|-]*$/, 'letters, digits and _ . : @ | - only'),
   );
 
+/** A contact's id in the path: the contacts routes and a contact's orders (which import no contact schema). */
+export const ContactParams = z.strictObject({ id: Id });
+
 export const Instant = z.iso.datetime({ offset: true }).check(z.describe('RFC 3339 with offset'));
 export const InstantOut = z.string().check(z.describe('RFC 3339, UTC (Z)'));
 

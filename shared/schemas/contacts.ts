@@ -131,7 +131,6 @@ export const ContactBatchResult = z.object({
   ),
 });
 
-export const ContactParams = z.strictObject({ id: Id });
 export const ContactTagParams = z.strictObject({
   id: Id,
   tag: z.string().check(z.minLength(1), z.maxLength(64)),

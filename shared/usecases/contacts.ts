@@ -12,11 +12,12 @@ import {
   getContacts,
   IdentityTakenError,
   stageContactChange,
+  visibleContact,
 } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
-import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
+import { readSettings, type SettingsRecord, stageTenantHasData } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { type Contact, FILTER_PRIORITY, type FilterName, stageOf } from '../domain/contact.js';
 import { formatMoney } from '../domain/money.js';
@@ -83,22 +84,6 @@ function optional<K extends keyof Contact>(contact: Contact, names: K[]): Partia
   const out: Partial<Pick<Contact, K>> = {};
   for (const name of names) if (contact[name] !== undefined) out[name] = contact[name];
   return out;
-}
-
-/** Marks, in the same transaction, that the tenant now has data (currency and zone become fixed). */
-export function stageTenantHasData(uow: UnitOfWork, tenantId: string, settings: SettingsRecord): void {
-  if (settings.hasData) return;
-  uow.update({
-    key: keys.settings(tenantId),
-    expression: 'SET hasData = :true',
-    values: { ':true': true },
-    condition: {
-      expression: 'attribute_not_exists(version) OR version = :sv',
-      values: { ':sv': settings.version },
-    },
-    onConditionFailed: () => new ConflictError('The tenant settings changed concurrently; retry.'),
-  });
-  uow.put({ ...keys.tenantRegistry(tenantId), tenantId });
 }
 
 /** Checks, inside the transaction, that referenced staff and accounts exist. */
@@ -218,20 +203,6 @@ function stageCreate(uow: UnitOfWork, contact: Contact, settings: SettingsRecord
       addedAt: contact.addedAt,
     }),
   );
-}
-
-/** A contact the caller may see: another tenant's, or (for staff) another owner's, is a 404. */
-export async function visibleContact(
-  deps: Deps,
-  caller: Caller,
-  id: string,
-  consistent = false,
-): Promise<Contact> {
-  const contact = await getContact(deps, caller.tenantId, id, consistent);
-  if (!contact || (caller.role === 'staff' && contact.ownerStaffId !== caller.staffId)) {
-    throw new NotFoundError('No such contact.');
-  }
-  return contact;
 }
 
 /**

@@ -3,9 +3,9 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
 import { findByIdentity, getContact, type IdentityKind, stageContactChange } from '../db/contact-store.js';
-import { keys } from '../db/keys.js';
+import { keys, PAID_SHARDS } from '../db/keys.js';
 import { queryAll } from '../db/query.js';
-import { readSettings, type SettingsRecord } from '../db/tenant-store.js';
+import { readSettings, type SettingsRecord, stageTenantHasData } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import { type Contact, stageOf } from '../domain/contact.js';
 import { formatMoney, parseMoney } from '../domain/money.js';
@@ -24,7 +24,6 @@ import { ConflictError, NotFoundError, ServiceUnavailableError } from '../errors
 import { ContactCreated, OrderRecorded, OrderRefunded, StageChanged } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
 import type { Caller } from '../http/auth.js';
-import { stageTenantHasData } from './contacts.js';
 
 /** Where orders come from: a shop, or history imported without one. */
 export interface OrderSource {
@@ -49,7 +48,6 @@ export interface OrderOutcome {
 export type Extra = (uow: UnitOfWork, outcome: OrderOutcome) => void;
 
 const ATTEMPTS = 8;
-export const PAID_SHARDS = 8;
 
 /** siyu's order id: derived from (source, platform order id), so every duplicate hits one key. */
 export function orderIdOf(source: OrderSource, externalOrderId: string): string {

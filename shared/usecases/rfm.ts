@@ -2,7 +2,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime } from '../app/work-pool.js';
 import { cellId, contactFromItem, contactKeys, shardOf, stageContactChange } from '../db/contact-store.js';
-import { keys } from '../db/keys.js';
+import { keys, PAID_SHARDS } from '../db/keys.js';
 import { countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
@@ -32,7 +32,6 @@ import { makeEvent } from '../events/outbox.js';
 import type { Caller } from '../http/auth.js';
 import type { JobDefinition, JobRecord } from '../jobs/job.js';
 import { enqueueJob } from '../jobs/store.js';
-import { PAID_SHARDS } from './orders.js';
 
 export const RFM_KIND = 'rfm';
 

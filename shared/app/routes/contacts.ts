@@ -1,9 +1,9 @@
+import { ContactParams } from '../../schemas/common.js';
 import {
   ContactBatch,
   ContactBatchResult,
   ContactInput,
   ContactList,
-  ContactParams,
   ContactPatch,
   ContactQuery,
   ContactTagParams,

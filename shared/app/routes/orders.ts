@@ -1,4 +1,4 @@
-import { ContactParams } from '../../schemas/contacts.js';
+import { ContactParams } from '../../schemas/common.js';
 import { OrderBatch, OrderBatchResult, OrderList, OrderParams, OrderView } from '../../schemas/shops.js';
 import { jwt, type RoutesOf } from './access.js';
 
