@@ -121,21 +121,37 @@ export const functions = {
 export type FunctionName = keyof typeof functions;
 
 /**
- * Every route of the app. Each function's routes are declared beside it in `routes/<function>.ts`,
- * so a function entry imports the schemas of its own routes only; this is their one union, which
- * the CDK stack, the local server and the OpenAPI document read.
+ * Each HTTP function's routes, declared beside it in `routes/<function>.ts` so a function entry
+ * imports the schemas of its own routes only.
+ */
+export const routeTables = {
+  system: systemRoutes,
+  settings: settingsRoutes,
+  staff: staffRoutes,
+  contacts: contactsRoutes,
+  orders: ordersRoutes,
+  shops: shopsRoutes,
+  webhook: webhookRoutes,
+  metrics: metricsRoutes,
+  jobs: jobsRoutes,
+  posting: postingRoutes,
+} as const satisfies Partial<Record<FunctionName, Readonly<Record<string, RouteDecl<FunctionName>>>>>;
+
+/**
+ * Every route of the app: the union of the route tables, which the CDK stack, the local server
+ * and the OpenAPI document read.
  */
 export const routes = {
-  ...systemRoutes,
-  ...settingsRoutes,
-  ...staffRoutes,
-  ...contactsRoutes,
-  ...ordersRoutes,
-  ...shopsRoutes,
-  ...webhookRoutes,
-  ...metricsRoutes,
-  ...jobsRoutes,
-  ...postingRoutes,
+  ...routeTables.system,
+  ...routeTables.settings,
+  ...routeTables.staff,
+  ...routeTables.contacts,
+  ...routeTables.orders,
+  ...routeTables.shops,
+  ...routeTables.webhook,
+  ...routeTables.metrics,
+  ...routeTables.jobs,
+  ...routeTables.posting,
 } as const satisfies Record<string, RouteDecl<FunctionName>>;
 
 export type RouteKey = keyof typeof routes;

@@ -10,12 +10,11 @@ import {
   ContactView,
   TagsInput,
 } from '../../schemas/contacts.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `contacts` function (part of the app declaration, `../declaration.ts`). */
-export const contactsRoutes = {
+export const contactsRoutes = routesOf('contacts', {
   'POST /v1/contacts': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'Add a contact (staff: owned by themselves); phone, email and externalId are unique',
     tags: ['contacts'],
@@ -24,7 +23,6 @@ export const contactsRoutes = {
     errors: [409],
   },
   'POST /v1/contacts/batch': {
-    fn: 'contacts',
     ...jwt(['admin']),
     summary: 'Bulk import of up to 500 contacts, each created, existing or in error',
     tags: ['contacts'],
@@ -32,7 +30,6 @@ export const contactsRoutes = {
     success: { status: 200, body: ContactBatchResult },
   },
   'GET /v1/contacts': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'List contacts, filtered from indexes (staff: their own)',
     tags: ['contacts'],
@@ -40,7 +37,6 @@ export const contactsRoutes = {
     success: { status: 200, body: ContactList },
   },
   'GET /v1/contacts/{id}': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'A contact',
     tags: ['contacts'],
@@ -49,7 +45,6 @@ export const contactsRoutes = {
     errors: [404],
   },
   'PATCH /v1/contacts/{id}': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'Change a contact; `status: lost` records `lostAt`; null clears a field',
     tags: ['contacts'],
@@ -59,7 +54,6 @@ export const contactsRoutes = {
     errors: [404, 409],
   },
   'POST /v1/contacts/{id}/tags': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'Add tags to a contact',
     tags: ['contacts'],
@@ -69,7 +63,6 @@ export const contactsRoutes = {
     errors: [404],
   },
   'DELETE /v1/contacts/{id}/tags/{tag}': {
-    fn: 'contacts',
     ...jwt(['admin', 'staff']),
     summary: 'Remove a tag from a contact',
     tags: ['contacts'],
@@ -78,7 +71,6 @@ export const contactsRoutes = {
     errors: [404],
   },
   'DELETE /v1/contacts/{id}': {
-    fn: 'contacts',
     ...jwt(['admin']),
     summary: "Erase a contact's personal data everywhere; its orders stay, anonymous",
     tags: ['contacts'],
@@ -86,4 +78,4 @@ export const contactsRoutes = {
     success: { status: 204 },
     errors: [404],
   },
-} as const satisfies RoutesOf<'contacts'>;
+});

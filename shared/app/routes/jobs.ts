@@ -1,10 +1,9 @@
 import { Job, JobAccepted, JobParams, RfmRunInput } from '../../schemas/jobs.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `jobs` function (part of the app declaration, `../declaration.ts`). */
-export const jobsRoutes = {
+export const jobsRoutes = routesOf('jobs', {
   'POST /v1/jobs/rfm': {
-    fn: 'jobs',
     ...jwt(['admin']),
     summary:
       'Start an RFM and lifecycle run at asOf (default now); runs of a tenant queue one behind the other',
@@ -14,7 +13,6 @@ export const jobsRoutes = {
     errors: [409],
   },
   'GET /v1/jobs/{jobId}': {
-    fn: 'jobs',
     ...jwt(['admin']),
     summary: "A job's status, progress and result",
     tags: ['jobs'],
@@ -22,4 +20,4 @@ export const jobsRoutes = {
     success: { status: 200, body: Job },
     errors: [404],
   },
-} as const satisfies RoutesOf<'jobs'>;
+});

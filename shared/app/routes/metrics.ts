@@ -1,11 +1,10 @@
 import { SegmentsView } from '../../schemas/jobs.js';
 import { CompareQuery, CompareResult, FunnelQuery, FunnelResult } from '../../schemas/metrics.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `metrics` function (part of the app declaration, `../declaration.ts`). */
-export const metricsRoutes = {
+export const metricsRoutes = routesOf('metrics', {
   'GET /v1/metrics/funnel': {
-    fn: 'metrics',
     ...jwt(['admin', 'staff']),
     summary:
       'GMV funnel of the contacts added in [from, to], optionally by a dimension (staff: their own contacts)',
@@ -14,7 +13,6 @@ export const metricsRoutes = {
     success: { status: 200, body: FunnelResult },
   },
   'GET /v1/metrics/funnel/compare': {
-    fn: 'metrics',
     ...jwt(['admin', 'staff']),
     summary: 'Which of the five factors explains the GMV gap between two funnel queries',
     tags: ['metrics'],
@@ -22,7 +20,6 @@ export const metricsRoutes = {
     success: { status: 200, body: CompareResult },
   },
   'GET /v1/segments': {
-    fn: 'metrics',
     ...jwt(['admin', 'staff']),
     summary:
       "The latest run's RFM segment and stage counts and means (staff: counts over their own contacts)",
@@ -30,4 +27,4 @@ export const metricsRoutes = {
     success: { status: 200, body: SegmentsView },
     errors: [404],
   },
-} as const satisfies RoutesOf<'metrics'>;
+});

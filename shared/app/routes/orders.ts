@@ -1,11 +1,10 @@
 import { ContactParams } from '../../schemas/common.js';
 import { OrderBatch, OrderBatchResult, OrderList, OrderParams, OrderView } from '../../schemas/shops.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `orders` function (part of the app declaration, `../declaration.ts`). */
-export const ordersRoutes = {
+export const ordersRoutes = routesOf('orders', {
   'GET /v1/contacts/{id}/orders': {
-    fn: 'orders',
     ...jwt(['admin', 'staff']),
     summary: "A contact's orders, newest first",
     tags: ['orders'],
@@ -14,7 +13,6 @@ export const ordersRoutes = {
     errors: [404],
   },
   'GET /v1/orders/{orderId}': {
-    fn: 'orders',
     ...jwt(['admin', 'staff']),
     summary: 'An order with its refunds, net and whether it counts',
     tags: ['orders'],
@@ -23,7 +21,6 @@ export const ordersRoutes = {
     errors: [404],
   },
   'POST /v1/orders/batch': {
-    fn: 'orders',
     ...jwt(['admin']),
     summary: 'History import of up to 500 generic orders (with `shopId`, deduped against its webhooks)',
     tags: ['orders'],
@@ -31,4 +28,4 @@ export const ordersRoutes = {
     success: { status: 200, body: OrderBatchResult },
     errors: [404],
   },
-} as const satisfies RoutesOf<'orders'>;
+});

@@ -13,12 +13,11 @@ import {
   ReminderQuery,
 } from '../../schemas/posting.js';
 import { AccountParams } from '../../schemas/staff.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `posting` function (part of the app declaration, `../declaration.ts`). */
-export const postingRoutes = {
+export const postingRoutes = routesOf('posting', {
   'GET /v1/accounts/{id}/posting-plan': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: "An account's posting plan (staff: accounts they operate)",
     tags: ['posting'],
@@ -27,7 +26,6 @@ export const postingRoutes = {
     errors: [404],
   },
   'PUT /v1/accounts/{id}/posting-plan': {
-    fn: 'posting',
     ...jwt(['admin']),
     summary: "Change an account's posting plan; fields left out keep their value",
     tags: ['posting'],
@@ -37,7 +35,6 @@ export const postingRoutes = {
     errors: [404, 409],
   },
   'POST /v1/posts': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: 'Log a planned or published moments post of an account (staff: accounts they operate)',
     tags: ['posting'],
@@ -46,7 +43,6 @@ export const postingRoutes = {
     errors: [404],
   },
   'PATCH /v1/posts/{id}': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: "Change a post's times or record its likes and comments",
     tags: ['posting'],
@@ -56,7 +52,6 @@ export const postingRoutes = {
     errors: [404, 409],
   },
   'GET /v1/posts': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: "An account's posts by time (`from`/`to`: instants or plan-zone dates, inclusive)",
     tags: ['posting'],
@@ -65,7 +60,6 @@ export const postingRoutes = {
     errors: [404],
   },
   'GET /v1/reminders': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: 'Posting reminders with dueAt at or after `since`, oldest first (staff: accounts they operate)',
     tags: ['posting'],
@@ -74,7 +68,6 @@ export const postingRoutes = {
     errors: [404],
   },
   'GET /v1/posting/insights': {
-    fn: 'posting',
     ...jwt(['admin', 'staff']),
     summary: 'Engagement by slot and category, recommended slots and actual mix of an account',
     tags: ['posting'],
@@ -82,4 +75,4 @@ export const postingRoutes = {
     success: { status: 200, body: InsightsView },
     errors: [404],
   },
-} as const satisfies RoutesOf<'posting'>;
+});

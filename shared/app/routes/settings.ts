@@ -1,17 +1,15 @@
 import { Settings, SettingsInput } from '../../schemas/settings.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `settings` function (part of the app declaration, `../declaration.ts`). */
-export const settingsRoutes = {
+export const settingsRoutes = routesOf('settings', {
   'GET /v1/settings': {
-    fn: 'settings',
     ...jwt(['admin', 'staff']),
     summary: "The tenant's settings (defaults until changed)",
     tags: ['settings'],
     success: { status: 200, body: Settings },
   },
   'PUT /v1/settings': {
-    fn: 'settings',
     ...jwt(['admin']),
     summary: 'Change settings; fields left out keep their value',
     tags: ['settings'],
@@ -19,4 +17,4 @@ export const settingsRoutes = {
     success: { status: 200, body: Settings },
     errors: [409],
   },
-} as const satisfies RoutesOf<'settings'>;
+});

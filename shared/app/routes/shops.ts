@@ -10,12 +10,11 @@ import {
   ShopView,
   ShopWithSecret,
 } from '../../schemas/shops.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `shops` function (part of the app declaration, `../declaration.ts`). */
-export const shopsRoutes = {
+export const shopsRoutes = routesOf('shops', {
   'POST /v1/shops': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: 'Connect a shop; a generic shop gets its secret in this answer only',
     tags: ['shops'],
@@ -23,7 +22,6 @@ export const shopsRoutes = {
     success: { status: 201, body: ShopWithSecret },
   },
   'GET /v1/shops': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: 'List shops (never their secrets)',
     tags: ['shops'],
@@ -31,7 +29,6 @@ export const shopsRoutes = {
     success: { status: 200, body: ShopList },
   },
   'GET /v1/shops/{id}': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: 'A shop (never its secret)',
     tags: ['shops'],
@@ -40,7 +37,6 @@ export const shopsRoutes = {
     errors: [404],
   },
   'PATCH /v1/shops/{id}': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: 'Rename, enable or disable a shop, or set its default owner',
     tags: ['shops'],
@@ -50,7 +46,6 @@ export const shopsRoutes = {
     errors: [404],
   },
   'POST /v1/shops/{id}/rotate-secret': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: 'Replace the secret; the previous one keeps working for 24 h',
     tags: ['shops'],
@@ -60,7 +55,6 @@ export const shopsRoutes = {
     errors: [404],
   },
   'GET /v1/shops/{id}/deliveries': {
-    fn: 'shops',
     ...jwt(['admin']),
     summary: "The shop's latest webhook deliveries, newest first",
     tags: ['shops'],
@@ -69,4 +63,4 @@ export const shopsRoutes = {
     success: { status: 200, body: DeliveryList },
     errors: [404],
   },
-} as const satisfies RoutesOf<'shops'>;
+});

@@ -13,12 +13,11 @@ import {
   StaffQuery,
   StaffView,
 } from '../../schemas/staff.js';
-import { jwt, type RoutesOf } from './access.js';
+import { jwt, routesOf } from './access.js';
 
 /** The routes of the `staff` function (part of the app declaration, `../declaration.ts`). */
-export const staffRoutes = {
+export const staffRoutes = routesOf('staff', {
   'POST /v1/staff': {
-    fn: 'staff',
     ...jwt(['admin']),
     summary: "Add a staff member (`id` is the person's token `sub`)",
     tags: ['staff'],
@@ -27,7 +26,6 @@ export const staffRoutes = {
     errors: [409],
   },
   'GET /v1/staff': {
-    fn: 'staff',
     ...jwt(['admin', 'staff']),
     summary: 'List staff',
     tags: ['staff'],
@@ -35,7 +33,6 @@ export const staffRoutes = {
     success: { status: 200, body: StaffList },
   },
   'GET /v1/staff/{id}': {
-    fn: 'staff',
     ...jwt(['admin', 'staff']),
     summary: 'A staff member',
     tags: ['staff'],
@@ -44,7 +41,6 @@ export const staffRoutes = {
     errors: [404],
   },
   'PATCH /v1/staff/{id}': {
-    fn: 'staff',
     ...jwt(['admin']),
     summary: 'Rename a staff member or mark them left',
     tags: ['staff'],
@@ -54,7 +50,6 @@ export const staffRoutes = {
     errors: [404],
   },
   'POST /v1/staff/{id}/handover': {
-    fn: 'staff',
     ...jwt(['admin']),
     summary: "Hand a leaver's contacts and accounts to a colleague (a job); the leaver becomes `left`",
     tags: ['staff'],
@@ -64,7 +59,6 @@ export const staffRoutes = {
     errors: [404],
   },
   'POST /v1/accounts': {
-    fn: 'staff',
     ...jwt(['admin']),
     summary: 'Add a company-owned WeChat/WeCom account',
     tags: ['accounts'],
@@ -73,7 +67,6 @@ export const staffRoutes = {
     errors: [409],
   },
   'GET /v1/accounts': {
-    fn: 'staff',
     ...jwt(['admin', 'staff']),
     summary: 'List company accounts',
     tags: ['accounts'],
@@ -81,7 +74,6 @@ export const staffRoutes = {
     success: { status: 200, body: AccountList },
   },
   'GET /v1/accounts/{id}': {
-    fn: 'staff',
     ...jwt(['admin', 'staff']),
     summary: 'A company account',
     tags: ['accounts'],
@@ -90,7 +82,6 @@ export const staffRoutes = {
     errors: [404],
   },
   'PATCH /v1/accounts/{id}': {
-    fn: 'staff',
     ...jwt(['admin']),
     summary: 'Change a company account',
     tags: ['accounts'],
@@ -99,4 +90,4 @@ export const staffRoutes = {
     success: { status: 200, body: AccountView },
     errors: [404],
   },
-} as const satisfies RoutesOf<'staff'>;
+});

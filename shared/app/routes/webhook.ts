@@ -1,10 +1,9 @@
 import { WebhookAnswer, WebhookParams } from '../../schemas/shops.js';
-import type { RoutesOf } from './access.js';
+import { routesOf } from './access.js';
 
 /** The routes of the `webhook` function (part of the app declaration, `../declaration.ts`). */
-export const webhookRoutes = {
+export const webhookRoutes = routesOf('webhook', {
   'POST /v1/webhooks/shops/{shopId}': {
-    fn: 'webhook',
     auth: 'signature',
     roles: [],
     summary: 'Shop webhook (generic, Shopify, WooCommerce, Youzan); the signature is the authentication',
@@ -13,4 +12,4 @@ export const webhookRoutes = {
     success: { status: 200, body: WebhookAnswer, description: 'recorded, duplicate or ignored' },
     errors: [401],
   },
-} as const satisfies RoutesOf<'webhook'>;
+});
