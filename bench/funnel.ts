@@ -220,7 +220,7 @@ const sortKeys = (o: Record<string, unknown>) =>
 async function seed(
   client: DynamoDBClient,
   tableName: string,
-  tenants: readonly { tenantId: string; data: () => Dataset }[],
+  tenants: readonly { tenantId: string; data: Dataset }[],
 ): Promise<{ seeded: boolean; seconds: number }> {
   const db = createDocumentClient(client);
   await ensureTable(client, tableName);
@@ -232,7 +232,7 @@ async function seed(
   );
   let written = 0;
   for (const { tenantId, data } of tenants) {
-    const { items } = data();
+    const { items } = data;
     await batchWriteAll(
       { db, tableName },
       items.map((Item) => ({ PutRequest: { Item } })),
@@ -257,9 +257,9 @@ interface Timing {
 }
 
 /**
- * 200 queries per `by` through the HTTP API of one local stack per size (after a warm-up), the
- * sizes taking turns query by query so that load on the machine hits both alike; and each size's
- * full-year total.
+ * 200 queries per `by` through the local stack's HTTP API (after a warm-up), as each size's tenant,
+ * the sizes taking turns query by query so that load on the machine hits both alike; and each
+ * size's full-year total.
  */
 async function measure(endpoint: string, tableName: string) {
   // Loaded here, after the log levels are set: its handlers' loggers read them when they load.
@@ -272,10 +272,11 @@ async function measure(endpoint: string, tableName: string) {
     inMemory: true,
   });
   try {
-    const tokens = {} as Record<Size, string>;
-    for (const size of SIZES) {
-      tokens[size] = await signLocalToken({ tenant: TENANTS[size], role: 'admin', sub: 'bench' });
-    }
+    const tokens = bySize(
+      await Promise.all(
+        SIZES.map((size) => signLocalToken({ tenant: TENANTS[size], role: 'admin', sub: 'bench' })),
+      ),
+    );
     const get = async (size: Size, by?: string) => {
       const params = new URLSearchParams({ ...RANGE, ...(by ? { by } : {}) });
       const started = performance.now();
@@ -289,13 +290,10 @@ async function measure(endpoint: string, tableName: string) {
     };
     for (let i = 0; i < WARMUP; i++)
       for (const size of SIZES) await get(size, FUNNEL_BY[i % FUNNEL_BY.length]);
-    const timings = Object.fromEntries(SIZES.map((size) => [size, {}])) as Record<
-      Size,
-      Record<string, Timing>
-    >;
+    const timings = bySize(SIZES.map((): Record<string, Timing> => ({})));
     for (const by of [undefined, ...FUNNEL_BY]) {
-      const times = Object.fromEntries(SIZES.map((size) => [size, [] as number[]])) as Record<Size, number[]>;
-      const groups = Object.fromEntries(SIZES.map((size) => [size, 0])) as Record<Size, number>;
+      const times = bySize(SIZES.map((): number[] => []));
+      const groups = bySize(SIZES.map(() => 0));
       for (let i = 0; i < QUERIES; i++) {
         for (const size of SIZES) {
           const { ms, body } = await get(size, by);
@@ -312,8 +310,7 @@ async function measure(endpoint: string, tableName: string) {
         };
       }
     }
-    const totals = {} as Record<Size, Record<string, unknown>>;
-    for (const size of SIZES) totals[size] = (await get(size)).body.total;
+    const totals = bySize(await Promise.all(SIZES.map(async (size) => (await get(size)).body.total)));
     return { timings, totals };
   } finally {
     await stack.stop();
@@ -325,6 +322,9 @@ type Size = (typeof SIZES)[number];
 const COPIES: Record<Size, number> = { x1: 1, x10: 10 };
 /** One tenant per size, in one table: the 10× tenant beside the 1× one. */
 const TENANTS: Record<Size, string> = { x1: TENANT, x10: `${TENANT}-x10` };
+/** The values of `SIZES`, in its order, by size. */
+const bySize = <T>(values: readonly T[]) =>
+  Object.fromEntries(SIZES.map((size, i) => [size, values[i]!])) as Record<Size, T>;
 
 export async function benchFunnel(): Promise<Record<string, unknown>> {
   process.env.SIYU_LOCAL_LOG ??= 'warn';
@@ -337,14 +337,12 @@ export async function benchFunnel(): Promise<Record<string, unknown>> {
     const customers = groupByContact(readCdnow(CDNOW_PATH));
     const checkedCells = await checkCellsAgainstWritePath(client, customers);
     const tableName = `siyu-bench-funnel-v${SEED_VERSION}`;
-    const built: Partial<Record<Size, Dataset>> = {};
-    const data = (size: Size) => () => (built[size] ??= dataset(customers, COPIES[size], TENANTS[size]));
+    const expected = bySize(SIZES.map((size) => dataset(customers, COPIES[size], TENANTS[size])));
     const seeding = await seed(
       client,
       tableName,
-      SIZES.map((size) => ({ tenantId: TENANTS[size], data: data(size) })),
+      SIZES.map((size) => ({ tenantId: TENANTS[size], data: expected[size] })),
     );
-    const expected = Object.fromEntries(SIZES.map((size) => [size, data(size)()])) as Record<Size, Dataset>;
     const measured = await measure(endpoint, tableName);
     const { timings } = measured;
     const sizes: Record<string, Record<string, unknown>> = {};

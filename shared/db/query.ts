@@ -9,19 +9,30 @@ import {
 import type { Deps } from '../app/deps.js';
 import type { Key } from './unit-of-work.js';
 
+type Page = { Items?: Record<string, unknown>[]; Count?: number; LastEvaluatedKey?: Record<string, unknown> };
+
+/** Every page of a Query or Scan (1 MB each), `read(start)` sent again from `LastEvaluatedKey`. */
+async function* pages(
+  read: (start: Record<string, unknown> | undefined) => Promise<Page>,
+): AsyncGenerator<Page> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await read(start);
+    yield page;
+    start = page.LastEvaluatedKey;
+  } while (start);
+}
+
 /** Every item a query matches, page after page (1 MB each), following `LastEvaluatedKey`. */
 export async function* queryAll<T = Record<string, unknown>>(
   deps: Pick<Deps, 'db' | 'tableName'>,
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>,
 ): AsyncGenerator<T> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start }),
-    );
+  for await (const page of pages((start) =>
+    deps.db.send(new QueryCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start })),
+  )) {
     for (const item of page.Items ?? []) yield item as T;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
 }
 
 /** Every item a scan matches, page after page (for maintenance tools: requests never scan). */
@@ -29,14 +40,11 @@ export async function* scanAll<T = Record<string, unknown>>(
   deps: Pick<Deps, 'db' | 'tableName'>,
   input: Omit<ScanCommandInput, 'TableName' | 'ExclusiveStartKey'>,
 ): AsyncGenerator<T> {
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new ScanCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start }),
-    );
+  for await (const page of pages((start) =>
+    deps.db.send(new ScanCommand({ TableName: deps.tableName, ...input, ExclusiveStartKey: start })),
+  )) {
     for (const item of page.Items ?? []) yield item as T;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
 }
 
 /** How many items a query matches (`Select: COUNT`, page after page). */
@@ -45,14 +53,13 @@ export async function countAll(
   input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'Select'>,
 ): Promise<number> {
   let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
+  for await (const page of pages((start) =>
+    deps.db.send(
       new QueryCommand({ TableName: deps.tableName, ...input, Select: 'COUNT', ExclusiveStartKey: start }),
-    );
+    ),
+  )) {
     count += page.Count ?? 0;
-    start = page.LastEvaluatedKey;
-  } while (start);
+  }
   return count;
 }
 

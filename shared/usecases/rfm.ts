@@ -303,7 +303,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     let events = 0;
     const now = deps.now().toISOString();
     const { timezone, lifecycle } = settings.settings;
-    const changes: { before: Contact; after: Contact; rfm: ContactRfm | undefined; order: string }[] = [];
+    const changes: { before: Contact; after: Contact; order: string }[] = [];
     for (const { contact: before, orders } of chunk) {
       const score = p.scores.get(before.id);
       const rfm: ContactRfm | undefined = score
@@ -333,13 +333,13 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
       const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
       if (!rfmChanged && stage === before.stage) continue;
       const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };
-      changes.push({ before, after, rfm, order: packingOrder(before, after, timezone) });
+      changes.push({ before, after, order: packingOrder(before, after, timezone) });
     }
     // Contacts that move between the same funnel cells go into the same transaction, where their
     // moves on a cell merge into one write (the cells are shared; the profiles are not).
     changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    for (const { before, after, rfm } of changes) {
-      const { stage } = after;
+    for (const { before, after } of changes) {
+      const { stage, rfm } = after;
       uow.atomic();
       stageContactChange(uow, { before, after, timeZone: timezone, at: now });
       written++;

@@ -612,7 +612,7 @@ describe('GET /v1/metrics/funnel after a scripted history', () => {
       for (const Item of [stray, otherTenant])
         await db.send(new PutCommand({ TableName: stack.tableName, Item }));
 
-      const result = await rebuildFunnelRollups(deps, 'brand');
+      const result = (await rebuildFunnelRollups(deps, ['brand'])).get('brand')!;
 
       expect(result).toMatchObject({ written: kept.length });
       expect(result.monthCells).toBeGreaterThan(0);
