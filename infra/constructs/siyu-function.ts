@@ -25,7 +25,7 @@ export interface TableRef {
   readonly indexNames: readonly string[];
 }
 
-export type TableAccess = 'read' | 'readWrite';
+export type TableAccess = 'read' | 'readWrite' | 'readWriteBatch';
 
 /**
  * Item-level actions only. `grantReadData` would add `GetRecords`/`GetShardIterator` (stream
@@ -150,10 +150,13 @@ export class SiyuFunction extends Construct {
         ...(conditions ? { conditions } : {}),
       }),
     );
-    if (access === 'readWrite') {
+    if (access !== 'read') {
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          actions: [...TABLE_WRITE_ACTIONS],
+          actions: [
+            ...TABLE_WRITE_ACTIONS,
+            ...(access === 'readWriteBatch' ? ['dynamodb:BatchWriteItem'] : []),
+          ],
           resources: [table.tableArn],
           ...(conditions ? { conditions } : {}),
         }),

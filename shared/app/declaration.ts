@@ -76,7 +76,8 @@ export const functions = {
   jobWorker: {
     entry: 'functions/job-worker.ts',
     description: 'Runs queued jobs chunk by chunk under a lease',
-    table: 'readWrite',
+    // An RFM run batch-writes the list entries of the contacts it holds (`releaseHolds`).
+    table: 'readWriteBatch',
     putEvents: true,
     timeoutSeconds: 900,
     memoryMb: 1024,

@@ -8,7 +8,11 @@ export interface FunctionDecl {
   /** Source of the Lambda entry point, relative to the project root. */
   entry: string;
   description: string;
-  table: 'none' | 'read' | 'readWrite';
+  /**
+   * `readWriteBatch` adds BatchWriteItem (puts and deletes, as PutItem and DeleteItem allow), for
+   * a function that batch-writes items nobody else writes meanwhile (an RFM run's held contacts).
+   */
+  table: 'none' | 'read' | 'readWrite' | 'readWriteBatch';
   /** Reads the table's stream (exactly the functions named by the stream consumers). */
   tableStream?: boolean;
   /**

@@ -3,6 +3,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
   type Contact,
+  type ContactRfm,
   entryFilterValues,
   FUNNEL_DIMS,
   type FunnelDim,
@@ -11,11 +12,12 @@ import {
   filterValues,
   funnelPlace,
   indexPostings,
+  type Stage,
   searchTerms,
 } from '../domain/contact.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import type { Caller } from '../http/auth.js';
-import { batchGetAll } from './query.js';
+import { batchGetAll, batchWriteAll, type WriteRequest } from './query.js';
 import type { Key, UnitOfWork } from './unit-of-work.js';
 
 export type IdentityKind = 'phone' | 'email' | 'ext';
@@ -81,8 +83,48 @@ export const funnelKeys = {
   }),
 };
 
-/** The stored contact: the domain contact plus its erasure tombstone flag. */
-export type StoredContact = Contact & { erased?: boolean };
+/**
+ * A segmentation run's hold on a contact (`stageHeldChange`): the run's job, and the stage and rfm
+ * the contact had before the run changed them, from which `releaseHolds` derives the list and
+ * search entries to replace. Only the run writes a held contact.
+ */
+export interface ContactHold {
+  job: string;
+  stage: Stage;
+  rfm?: ContactRfm;
+}
+
+/** The stored contact: the domain contact plus its erasure tombstone flag and a run's hold. */
+export type StoredContact = Contact & { erased?: boolean; held?: ContactHold };
+
+/**
+ * The contact is held by a segmentation run for the moment between its change and the rewrite of
+ * its list entries (milliseconds; until the run resumes if it crashed in between): 503, retry.
+ */
+export class ContactBusyError extends ServiceUnavailableError {
+  constructor() {
+    super('The contact is being updated by a segmentation run; retry shortly.');
+  }
+}
+
+/** How long a writer waits out a run's hold on a contact (`ContactBusyError`) before answering 503. */
+export const HOLD_WAIT_MS = 3_000;
+const HOLD_POLL_MS = 50;
+
+/**
+ * Runs `attempt` again while it meets a held contact, for up to `HOLD_WAIT_MS`; then the
+ * `ContactBusyError` goes to the caller (503 with Retry-After).
+ */
+export async function waitOutHolds<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let waited = 0; ; waited += HOLD_POLL_MS) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof ContactBusyError) || waited >= HOLD_WAIT_MS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+    }
+  }
+}
 
 /** True for an erased contact whose clean-up an earlier erasure did not finish. */
 export async function erasureUnfinished(
@@ -147,8 +189,11 @@ export async function getContacts(
   return ids.map((id) => found.get(id)).filter((c): c is Contact => c !== undefined);
 }
 
-/** The contact a stored `PROFILE` item holds; undefined for an erased one (or no item). */
-export function contactFromItem(item: Record<string, unknown> | undefined): Contact | undefined {
+/**
+ * The contact a stored `PROFILE` item holds (with a run's `held`, if any; views never show it);
+ * undefined for an erased one (or no item).
+ */
+export function contactFromItem(item: Record<string, unknown> | undefined): StoredContact | undefined {
   const stored = item as (StoredContact & { pk?: string; sk?: string }) | undefined;
   if (!stored || stored.erased) return undefined;
   const { pk: _pk, sk: _sk, ...rest } = stored;
@@ -243,6 +288,7 @@ export function stageContactChange(
   change: { before: Contact | undefined; after: Contact | undefined; timeZone: string; at: string },
 ): void {
   const { before, after, timeZone, at } = change;
+  if ((before as StoredContact | undefined)?.held) throw new ContactBusyError();
   const tenantId = (after ?? before)!.tenantId;
   const id = (after ?? before)!.id;
   const profile = contactKeys.profile(tenantId, id);
@@ -288,15 +334,9 @@ export function stageContactChange(
     );
   }
 
-  const oldEntries = listEntries(before);
-  const newEntries = listEntries(after);
-  for (const [k, entry] of oldEntries) {
-    if (!newEntries.has(k)) uow.delete({ pk: entry.pk, sk: entry.sk });
-  }
-  for (const [k, entry] of newEntries) {
-    const old = oldEntries.get(k);
-    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) uow.put(entry);
-  }
+  const entries = entryChanges(before, after);
+  for (const key of entries.deletes) uow.delete(key);
+  for (const entry of entries.puts) uow.put(entry);
 
   moveFunnel(
     uow,
@@ -305,6 +345,77 @@ export function stageContactChange(
     before && funnelPlace(before, timeZone),
     after && funnelPlace(after, timeZone),
   );
+}
+
+/** The list and search entries that take a contact from `before` to `after`: deletes, then puts. */
+function entryChanges(before: Contact | undefined, after: Contact | undefined) {
+  const oldEntries = listEntries(before);
+  const newEntries = listEntries(after);
+  const deletes: Key[] = [];
+  const puts: Entry[] = [];
+  for (const [k, entry] of oldEntries) {
+    if (!newEntries.has(k)) deletes.push({ pk: entry.pk, sk: entry.sk });
+  }
+  for (const [k, entry] of newEntries) {
+    const old = oldEntries.get(k);
+    if (!old || JSON.stringify(old) !== JSON.stringify(entry)) puts.push(entry);
+  }
+  return { deletes, puts };
+}
+
+/**
+ * A segmentation run's change of one contact (its rfm and stage), in two parts so the run writes
+ * most items with idempotent batch writes:
+ *  1. (here, in the run's unit of work) the profile with the new values and a hold
+ *     (`held`: the job and the stage and rfm before), conditioned on the version read, and the
+ *     funnel move — so the counters move exactly once, with the version bump;
+ *  2. (`releaseHolds`, BatchWrites after the commit) the list and search entries, and the
+ *     profile without the hold.
+ * Between the two, every other writer refuses the contact (`ContactBusyError`, waited out by
+ * `waitOutHolds`), so the batch writes cannot overwrite anyone's change, and a crash between
+ * them leaves a hold the run finds and releases when it resumes.
+ * Returns the stored profile (with its hold), which `releaseHolds` takes.
+ */
+export function stageHeldChange(
+  uow: UnitOfWork,
+  change: { before: Contact; after: Contact; timeZone: string; at: string; job: string },
+): StoredContact & { held: ContactHold } {
+  const { before, after, timeZone, at, job } = change;
+  if ((before as StoredContact).held) throw new ContactBusyError();
+  const held: ContactHold = { job, stage: before.stage, ...(before.rfm ? { rfm: before.rfm } : {}) };
+  const stored = { ...after, version: before.version + 1, updatedAt: at, held };
+  uow.put(
+    { ...contactKeys.profile(after.tenantId, after.id), ...stored },
+    { expression: 'version = :v', values: { ':v': before.version } },
+    () => new ConflictError('The contact changed concurrently; retry.'),
+  );
+  moveFunnel(uow, after.tenantId, after.id, funnelPlace(before, timeZone), funnelPlace(after, timeZone));
+  return stored;
+}
+
+/**
+ * What finishes held changes (`stageHeldChange`) and releases the contacts: each one's list and
+ * search entries from the stage and rfm before to those now, and only once all of those are
+ * written, the profiles without `held` (a released contact is open to other writers, whose entries
+ * a late batch must not overwrite). Idempotent: nobody else writes a held contact, so a resumed
+ * run sends the same writes again.
+ */
+export async function releaseHolds(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  held: readonly (StoredContact & { held: ContactHold })[],
+): Promise<void> {
+  const entries: WriteRequest[] = [];
+  const profiles: WriteRequest[] = [];
+  for (const { held: hold, ...after } of held) {
+    const { rfm: _rfm, ...withoutRfm } = after;
+    const before: Contact = { ...withoutRfm, stage: hold.stage, ...(hold.rfm ? { rfm: hold.rfm } : {}) };
+    const { deletes, puts } = entryChanges(before, after);
+    for (const Key of deletes) entries.push({ DeleteRequest: { Key } });
+    for (const Item of puts) entries.push({ PutRequest: { Item } });
+    profiles.push({ PutRequest: { Item: { ...contactKeys.profile(after.tenantId, after.id), ...after } } });
+  }
+  await batchWriteAll(deps, entries);
+  await batchWriteAll(deps, profiles);
 }
 
 /**

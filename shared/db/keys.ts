@@ -33,6 +33,11 @@ export const keys = {
   /** One per tenant and local date: the nightly dispatcher starts at most one run a day. */
   rfmRunMarker: (tenantId: string, localDate: string) => ({ pk: `T#${tenantId}`, sk: `RFMRUN#${localDate}` }),
   job: (tenantId: string, jobId: string) => ({ pk: `T#${tenantId}`, sk: `JOB#${jobId}` }),
+  /** One part of an RFM run's order of work (the contact ids it looks at, in the order it does). */
+  rfmPlanPart: (tenantId: string, jobId: string, part: number) => ({
+    pk: `RFMPLAN#${tenantId}#${jobId}`,
+    sk: String(part).padStart(6, '0'),
+  }),
   /** Queue of a tenant's unfinished jobs of one kind, in creation order (gsi1). */
   jobQueue: (tenantId: string, queue: string) => `JOBQ#${tenantId}#${queue}`,
   /** Pointer to every unfinished job, for the sweeper. */

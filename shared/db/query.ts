@@ -103,8 +103,9 @@ export type WriteRequest =
 
 /**
  * Writes the requests 25 per BatchWriteItem, `inFlight` calls at a time, `UnprocessedItems` sent
- * again with backoff until none is left. No condition, no atomicity: for seeding and for
- * maintenance tools that run while writes are paused.
+ * again with backoff until none is left. No condition, no atomicity: for items nobody else writes
+ * meanwhile (contacts a segmentation run holds, its stored plan), seeding, and maintenance tools
+ * that run while writes are paused.
  */
 export async function batchWriteAll(
   deps: Pick<Deps, 'db' | 'tableName'>,
@@ -112,19 +113,27 @@ export async function batchWriteAll(
   inFlight = 4,
 ): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < requests.length) {
+    while (next < requests.length && !failure) {
       const batch = requests.slice(next, next + 25);
       next += 25;
       let request: Record<string, WriteRequest[]> | undefined = { [deps.tableName]: batch };
-      for (let attempt = 0; request && Object.keys(request).length; attempt++) {
-        const out = await deps.db.send(new BatchWriteCommand({ RequestItems: request }));
-        request = out.UnprocessedItems as typeof request;
-        if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+      try {
+        for (let attempt = 0; request && Object.keys(request).length; attempt++) {
+          const out = await deps.db.send(new BatchWriteCommand({ RequestItems: request }));
+          request = out.UnprocessedItems as typeof request;
+          if (request && Object.keys(request).length) await sleep(Math.min(1000, 20 * 2 ** attempt));
+        }
+      } catch (error) {
+        failure ??= { error };
       }
     }
   };
+  // After a failure no batch starts, and the error is raised once those in flight have settled:
+  // nothing of this call is written after it returns.
   await Promise.all(Array.from({ length: inFlight }, worker));
+  if (failure) throw failure.error;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

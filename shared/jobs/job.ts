@@ -43,6 +43,11 @@ export interface JobDefinition<P = unknown, C = unknown, D = unknown> {
   /** First checkpoint and the total, computed when the job first runs. */
   begin(job: JobRecord<P, C>, deps: D): Promise<{ checkpoint: C; total: number }>;
   step(job: JobRecord<P, C> & { checkpoint: C }, deps: D, uow: UnitOfWork): Promise<StepOutcome<C>>;
+  /**
+   * Idempotent work that follows a committed step (`job` is the record as committed). If it does
+   * not complete (a crash, a fault), the next step must finish it: the committed checkpoint says what.
+   */
+  afterCommit?(job: JobRecord<P, C> & { checkpoint: C }, deps: D): Promise<void>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every parameter type

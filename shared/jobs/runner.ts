@@ -4,7 +4,7 @@ import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 import { GSI1 } from '../db/table-definition.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { ConflictError, DomainError, isTransientAwsError } from '../errors.js';
+import { ConflictError, DomainError, isTransientAwsError, ServiceUnavailableError } from '../errors.js';
 import { JobQueued } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
 import { logger } from '../logger.js';
@@ -34,6 +34,10 @@ export type RunOutcome =
 class LeaseLost extends Error {}
 
 const MAX_STEP_CONFLICTS = 5;
+/** A busy step (503: throttled, or a contact held) is tried again this often, pausing longer each time. */
+const MAX_STEP_BUSY = 5;
+const BUSY_PAUSE_MS = 200;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs one job under a lease, chunk by chunk, until it finishes or the invocation's time is short.
@@ -74,13 +78,24 @@ export async function runJob<D extends Deps>(
       job = { ...job, checkpoint: begun.checkpoint, progress: { done: 0, total: begun.total } };
     }
     let conflicts = 0;
+    let busy = 0;
     while (true) {
       if (options.remainingMs() < options.reserveMs) {
         await yieldJob(deps, job, options);
         return 'yielded';
       }
       const uow = new UnitOfWork(deps.tableName);
-      const outcome = await definition.step(job as JobRecord & { checkpoint: unknown }, deps, uow);
+      let outcome: Awaited<ReturnType<typeof definition.step>>;
+      try {
+        outcome = await definition.step(job as JobRecord & { checkpoint: unknown }, deps, uow);
+      } catch (error) {
+        // Something the step must write is busy for a moment (a contact a run holds): try again.
+        if (error instanceof ServiceUnavailableError && ++busy <= MAX_STEP_BUSY) {
+          await sleep(BUSY_PAUSE_MS * busy);
+          continue;
+        }
+        throw error;
+      }
       const now = deps.now();
       const finishing = outcome.finished;
       uow.update({
@@ -115,12 +130,15 @@ export async function runJob<D extends Deps>(
         throw error;
       }
       conflicts = 0;
+      busy = 0;
       job = { ...job, checkpoint: outcome.checkpoint, step: job.step + 1, progress: outcome.progress };
       if (finishing) return 'succeeded';
+      await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps);
     }
   } catch (error) {
     if (error instanceof LeaseLost) return 'busy';
-    if (isTransientAwsError(error)) throw error; // the lease expires and the sweeper resumes the job
+    // The lease expires and the sweeper resumes the job.
+    if (isTransientAwsError(error) || error instanceof ServiceUnavailableError) throw error;
     logger.error('job failed', { jobId: job.jobId, kind: job.kind, errorName: (error as Error).name });
     await failJob(deps, job, options, error);
     return 'failed';

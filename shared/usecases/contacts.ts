@@ -13,6 +13,7 @@ import {
   IdentityTakenError,
   stageContactChange,
   visibleContact,
+  waitOutHolds,
 } from '../db/contact-store.js';
 import { keys } from '../db/keys.js';
 import { queryAll } from '../db/query.js';
@@ -210,7 +211,17 @@ function stageCreate(uow: UnitOfWork, contact: Contact, settings: SettingsRecord
  * (order writes also move a contact's version). `change` returns the new contact or undefined
  * for no change.
  */
-export async function changeContact(
+export function changeContact(
+  deps: Deps,
+  caller: Caller,
+  id: string,
+  change: (contact: Contact, settings: SettingsRecord, now: string) => Contact | undefined,
+): Promise<Contact> {
+  // A contact held by a segmentation run is released within milliseconds: wait it out.
+  return waitOutHolds(() => changeOnce(deps, caller, id, change));
+}
+
+async function changeOnce(
   deps: Deps,
   caller: Caller,
   id: string,
@@ -311,6 +322,12 @@ export async function removeTag(deps: Deps, caller: Caller, id: string, tag: str
  * Orders keep the contact id only, so order and shop totals do not change.
  */
 export async function eraseContact(deps: Deps, caller: Caller, id: string): Promise<void> {
+  // A contact held by a segmentation run is released within milliseconds: wait it out.
+  await waitOutHolds(() => eraseOnce(deps, caller, id));
+  await finishErasure(deps, caller.tenantId, id);
+}
+
+async function eraseOnce(deps: Deps, caller: Caller, id: string): Promise<void> {
   let before: Contact;
   try {
     before = await visibleContact(deps, caller, id, true);
@@ -327,7 +344,6 @@ export async function eraseContact(deps: Deps, caller: Caller, id: string): Prom
   stageContactChange(uow, { before, after: undefined, timeZone: settings.settings.timezone, at: now });
   uow.emit(makeEvent(ContactErased, caller.tenantId, { contactId: id, erasedAt: now }));
   await uow.commit(deps.db);
-  await finishErasure(deps, caller.tenantId, id);
 }
 
 /**

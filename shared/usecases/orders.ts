@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
-import { findByIdentity, getContact, type IdentityKind, stageContactChange } from '../db/contact-store.js';
+import {
+  findByIdentity,
+  getContact,
+  type IdentityKind,
+  stageContactChange,
+  waitOutHolds,
+} from '../db/contact-store.js';
 import { keys, PAID_SHARDS } from '../db/keys.js';
 import { queryAll } from '../db/query.js';
 import { readSettings, type SettingsRecord, stageTenantHasData } from '../db/tenant-store.js';
@@ -105,7 +111,8 @@ export async function recordOrderFacts(
 ): Promise<OrderOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await attemptRecord(deps, source, input, extra, attempt > 1);
+      // A contact held by a segmentation run is released within milliseconds: wait it out.
+      return await waitOutHolds(() => attemptRecord(deps, source, input, extra, attempt > 1));
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) {
         if (error instanceof ConflictError)

@@ -1,9 +1,19 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime } from '../app/work-pool.js';
-import { cellId, contactFromItem, contactKeys, shardOf, stageContactChange } from '../db/contact-store.js';
+import {
+  type ContactHold,
+  cellId,
+  contactFromItem,
+  contactKeys,
+  getContacts,
+  releaseHolds,
+  type StoredContact,
+  shardOf,
+  stageHeldChange,
+} from '../db/contact-store.js';
 import { keys, PAID_SHARDS } from '../db/keys.js';
-import { countAll, queryAll } from '../db/query.js';
+import { batchWriteAll, countAll, queryAll } from '../db/query.js';
 import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
@@ -44,8 +54,12 @@ export interface RfmParams {
 }
 
 interface RfmCheckpoint {
-  /** Contacts are processed in id order; everything up to this id is done. */
-  after: string;
+  /** Position, in the plan's order, of the next contact to look at. */
+  next: number;
+  /** How many items hold the plan's order (`keys.rfmPlanPart`). */
+  parts: number;
+  /** The contacts the last committed step holds until their entries are written (`releaseHolds`). */
+  held: string[];
   written: number;
   events: number;
 }
@@ -55,18 +69,19 @@ const CHUNK = 50;
 const READ_CONCURRENCY = 16;
 /** Transactions of a step in flight at once (see `UnitOfWork.independentGroups`). */
 const COMMIT_CONCURRENCY = 4;
+/** Contact ids per stored part of a plan's order (≈ 30 bytes each, well under the 400 KB item limit). */
+const PLAN_PART_IDS = 5_000;
+/** A stored plan outlives any run (the sweeper resumes a run within minutes). */
+const PLAN_TTL_SECONDS = 7 * 24 * 3600;
 
 interface Plan {
-  /** Every contact the run must look at, sorted by id. */
+  /** Every contact the run must look at, in the order it does (`workOrder`). */
   work: string[];
   scores: Map<string, ReturnType<typeof scoreRfm>['contacts'][number]>;
   scored: number;
   means: RfmMeans;
   counts: Record<Segment, number>;
 }
-
-/** Plans are recomputed after a resumption (same data, same asOf → same plan); cached per run. */
-const plans = new Map<string, Plan>();
 
 interface OrderCopy {
   contactId: string;
@@ -89,66 +104,130 @@ function toRfmOrder(copy: OrderCopy, recordedBefore: string): RfmOrder {
   };
 }
 
+interface Scores {
+  /** Every contact the run must look at, in no order. */
+  ids: Set<string>;
+  scores: Plan['scores'];
+  scored: number;
+  means: RfmMeans;
+  counts: Record<Segment, number>;
+}
+
 /**
- * Builds the run's plan.
+ * Scores the tenant: the same data and asOf give the same scores, so a resumed run computes them
+ * again.
  *  1. Read the orders paid in the window through the time-ordered index (per shard, never a scan
  *     of all orders), keep those recorded before the run, and score every contact that has any
  *     (the pure core: scores, segments, means).
  *  2. Add the contacts that hold a segment now (they may fall to "none") and the loyal ones
  *     (loyalty decays): listed from their indexes.
  */
-async function plan(job: JobRecord<RfmParams>, deps: Deps): Promise<Plan> {
-  const cached = plans.get(job.jobId);
-  if (cached) return cached;
+async function score(job: JobRecord<RfmParams>, deps: Deps): Promise<Scores> {
   const { asOf, windowDays, recordedBefore } = job.params;
   const asOfMs = Date.parse(asOf);
   const from = new Date(asOfMs - windowDays * DAY_MS).toISOString();
   const byContact = new Map<string, RfmOrder[]>();
   await Promise.all(
     Array.from({ length: PAID_SHARDS }, async (_, shard) => {
-      let start: Record<string, unknown> | undefined;
-      do {
-        const page = await deps.db.send(
-          new QueryCommand({
-            TableName: deps.tableName,
-            IndexName: GSI1,
-            // (from, asOf]: sort keys are `<paidAt>#<orderId>`, so `>` from…`#~` and `<=` asOf…`#~`.
-            KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
-            ExpressionAttributeValues: {
-              ':pk': keys.paidShard(job.tenantId, shard),
-              ':from': `${from}#~`,
-              ':to': `${asOf}#~`,
-            },
-            ProjectionExpression:
-              'contactId, orderId, totalMinor, paidAt, recordedAt, refunds, contactErased',
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of (page.Items ?? []) as OrderCopy[]) {
-          if (item.contactErased || item.recordedAt > recordedBefore) continue;
-          const list = byContact.get(item.contactId) ?? [];
-          list.push(toRfmOrder(item, recordedBefore));
-          byContact.set(item.contactId, list);
-        }
-        start = page.LastEvaluatedKey;
-      } while (start);
+      for await (const item of queryAll(deps, {
+        IndexName: GSI1,
+        // (from, asOf]: sort keys are `<paidAt>#<orderId>`, so `>` from…`#~` and `<=` asOf…`#~`.
+        KeyConditionExpression: 'gsi1pk = :pk AND gsi1sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: {
+          ':pk': keys.paidShard(job.tenantId, shard),
+          ':from': `${from}#~`,
+          ':to': `${asOf}#~`,
+        },
+        ProjectionExpression: 'contactId, orderId, totalMinor, paidAt, recordedAt, refunds, contactErased',
+      })) {
+        const copy = item as unknown as OrderCopy;
+        if (copy.contactErased || copy.recordedAt > recordedBefore) continue;
+        const list = byContact.get(copy.contactId) ?? [];
+        list.push(toRfmOrder(copy, recordedBefore));
+        byContact.set(copy.contactId, list);
+      }
     }),
   );
   const facts: RfmContact[] = [...byContact.entries()].map(([contactId, orders]) => ({ contactId, orders }));
   const run = scoreRfm(facts, { asOf: asOfMs, windowDays });
-  const scores = new Map(run.contacts.map((c) => [c.contactId, c]));
-
-  const work = new Set(byContact.keys());
+  const ids = new Set(byContact.keys());
   const indexes = [...SEGMENTS.map((s) => contactKeys.index(job.tenantId, 'segment', s))];
   indexes.push(contactKeys.index(job.tenantId, 'stage', 'loyal'));
-  for (const pk of indexes) for (const id of await listIndex(deps, pk)) work.add(id);
-  const result: Plan = {
-    work: [...work].sort(),
-    scores,
+  for (const pk of indexes) for (const id of await listIndex(deps, pk)) ids.add(id);
+  return {
+    ids,
+    scores: new Map(run.contacts.map((c) => [c.contactId, c])),
     scored: run.scored,
     means: run.means,
     counts: run.counts,
   };
+}
+
+/**
+ * The order a run looks at its contacts in: by funnel shard, then the day they were added (from
+ * the `all` list index, whose sort keys begin with it), then id. Contacts of one step then share
+ * their funnel cells, whose moves merge into one write per cell. `addedAt` can move (an earlier
+ * order of a commerce contact), so the order is computed once, when the run begins, and stored.
+ */
+async function workOrder(deps: Deps, tenantId: string, ids: ReadonlySet<string>): Promise<string[]> {
+  const added = new Map<string, string>();
+  for await (const item of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': contactKeys.index(tenantId, 'all', '*') },
+    ProjectionExpression: 'contactId, sk',
+  })) {
+    const id = item.contactId as string;
+    if (ids.has(id)) added.set(id, String(item.sk).slice(0, 10));
+  }
+  const key = (id: string) => `${shardOf(id)}|${added.get(id) ?? ''}|${id}`;
+  return [...ids]
+    .map((id) => [key(id), id] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, id]) => id);
+}
+
+/** Stores a run's order of work in parts (idempotent puts); returns how many parts. */
+async function storeOrder(deps: Deps, job: JobRecord<RfmParams>, work: readonly string[]): Promise<number> {
+  const ttl = Math.floor(deps.now().getTime() / 1000) + PLAN_TTL_SECONDS;
+  const parts: Record<string, unknown>[] = [];
+  for (let i = 0; i < work.length; i += PLAN_PART_IDS) {
+    const part = parts.length;
+    parts.push({
+      ...keys.rfmPlanPart(job.tenantId, job.jobId, part),
+      ids: work.slice(i, i + PLAN_PART_IDS),
+      ttl,
+    });
+  }
+  await batchWriteAll(
+    deps,
+    parts.map((Item) => ({ PutRequest: { Item } })),
+  );
+  return parts.length;
+}
+
+async function readOrder(deps: Deps, job: JobRecord<RfmParams>, parts: number): Promise<string[]> {
+  const work: string[] = [];
+  for await (const item of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk AND sk < :end',
+    ExpressionAttributeValues: {
+      ':pk': keys.rfmPlanPart(job.tenantId, job.jobId, 0).pk,
+      ':end': keys.rfmPlanPart(job.tenantId, job.jobId, parts).sk,
+    },
+    ConsistentRead: true,
+  })) {
+    work.push(...(item.ids as string[]));
+  }
+  return work;
+}
+
+/** Plans are kept per run in this process; a resumed run scores again and reads its stored order. */
+const plans = new Map<string, Plan>();
+
+async function plan(job: JobRecord<RfmParams, RfmCheckpoint>, deps: Deps): Promise<Plan> {
+  const cached = plans.get(job.jobId);
+  if (cached) return cached;
+  const { ids: _ids, ...scores } = await score(job, deps);
+  const result: Plan = { ...scores, work: await readOrder(deps, job, job.checkpoint?.parts ?? 0) };
   plans.set(job.jobId, result);
   return result;
 }
@@ -173,7 +252,7 @@ const countIndex = (deps: Deps, pk: string) =>
   });
 
 interface ContactFacts {
-  contact: Contact;
+  contact: StoredContact;
   orders: RfmOrder[];
 }
 
@@ -187,7 +266,7 @@ async function readContact(
   contactId: string,
   recordedBefore: string,
 ): Promise<ContactFacts | undefined> {
-  let contact: Contact | undefined;
+  let contact: StoredContact | undefined;
   const orders: RfmOrder[] = [];
   for await (const item of queryAll(deps, {
     KeyConditionExpression: 'pk = :pk',
@@ -214,22 +293,46 @@ async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly st
 
 /**
  * The next chunk's reads, started while the runner commits the current one (the chunks hold
- * different contacts). Used once, by the step that starts at `after`; a step run again after a
- * conflict, or a new process, reads afresh.
+ * different contacts). Used once, by the step that starts at position `next`; a step run again
+ * after a conflict, or a new process, reads afresh.
  */
-const prefetched = new Map<string, { after: string; reads: Promise<ContactFacts[] | undefined> }>();
+const prefetched = new Map<string, { next: number; reads: Promise<ContactFacts[] | undefined> }>();
 
-function chunkReads(deps: Deps, job: JobRecord<RfmParams>, after: string, ids: readonly string[]) {
+function chunkReads(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: readonly string[]) {
   const ahead = prefetched.get(job.jobId);
   prefetched.delete(job.jobId);
-  const reads = ahead?.after === after ? ahead.reads : undefined;
+  const reads = ahead?.next === next ? ahead.reads : undefined;
   return reads ? reads.then((facts) => facts ?? readChunk(deps, job, ids)) : readChunk(deps, job, ids);
 }
 
-function prefetch(deps: Deps, job: JobRecord<RfmParams>, after: string, ids: readonly string[]) {
+function prefetch(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: readonly string[]) {
   if (ids.length === 0) return;
   // A failed prefetch is read again by the step that needs it.
-  prefetched.set(job.jobId, { after, reads: readChunk(deps, job, ids).catch(() => undefined) });
+  prefetched.set(job.jobId, { next, reads: readChunk(deps, job, ids).catch(() => undefined) });
+}
+
+type Held = StoredContact & { held: ContactHold };
+
+/**
+ * The contacts a step holds, kept to release them after its commit (`afterCommit`): `step` is the
+ * job's step number once that commit is made. `released` is the step number whose holds this
+ * process released; any other step's held contacts are read and released by the next step.
+ */
+const pendingRelease = new Map<string, { step: number; held: Held[] }>();
+const released = new Map<string, number>();
+
+/** Releases what the last committed step holds, unless this process already did. */
+async function releaseLastStep(
+  deps: Deps,
+  job: JobRecord<RfmParams, RfmCheckpoint> & { checkpoint: RfmCheckpoint },
+) {
+  if (job.checkpoint.held.length === 0 || released.get(job.jobId) === job.step) return;
+  const contacts = await getContacts(deps, job.tenantId, job.checkpoint.held, true);
+  await releaseHolds(
+    deps,
+    contacts.filter((c): c is Held => (c as StoredContact).held !== undefined),
+  );
+  released.set(job.jobId, job.step);
 }
 
 /**
@@ -255,46 +358,59 @@ const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
  * The RFM and lifecycle run of a tenant at `asOf`, in bounded chunks.
  *
  * Primary course:
- *  1. Plan (see `plan`): score everyone with orders in the window; list who else must be looked at.
- *  2. Each step takes the next contacts in id order, reads their profiles and orders, and computes
- *     the rfm and the stage at asOf; only a contact whose r, f, m, segment, frequency, monetary or
- *     stage changed is written — with its list entries, funnel cells and `SegmentChanged` /
- *     `StageChanged` events, in one atomic group each, committed with the checkpoint.
+ *  1. Begin: score everyone with orders in the window and list who else must be looked at
+ *     (`score`); order them by funnel shard and added day (`workOrder`) and store that order.
+ *  2. Each step takes the next contacts in that order, reads their profiles and orders, and
+ *     computes the rfm and the stage at asOf; only a contact whose r, f, m, segment, frequency,
+ *     monetary or stage changed is written. Its profile (holding the contact, `stageHeldChange`),
+ *     funnel cells and `SegmentChanged` / `StageChanged` events go in one atomic group each,
+ *     committed with the checkpoint; then its list and search entries and the release of the hold
+ *     are batch writes (`afterCommit`, or the next step after a crash).
  *     A rerun of the same asOf therefore writes nothing; a resumed run skips what is done.
- *  3. A last step of its own, once every contact write is committed, records the counts and
- *     means `GET /v1/segments` serves.
+ *  3. A last step of its own, once every contact write is done, records the counts and means
+ *     `GET /v1/segments` serves.
  */
 export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
   kind: RFM_KIND,
 
   async begin(job, deps) {
-    const p = await plan(job, deps);
-    return { checkpoint: { after: '', written: 0, events: 0 }, total: p.work.length };
+    const { ids, ...scores } = await score(job, deps);
+    const work = await workOrder(deps, job.tenantId, ids);
+    const parts = await storeOrder(deps, job, work);
+    plans.set(job.jobId, { ...scores, work });
+    return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
   },
 
   async step(job, deps, uow) {
     const p = await plan(job, deps);
     const cp = job.checkpoint;
-    const startIndex = lowerBound(p.work, cp.after);
+    await releaseLastStep(deps, job);
     const { asOf, windowDays } = job.params;
     const settings = await readSettings(deps, job.tenantId);
     const total = Math.max(job.progress.total, p.work.length);
-    if (startIndex >= p.work.length) {
-      // A step of its own: the stage counts read the indexes, so every contact write is committed.
+    if (cp.next >= p.work.length) {
+      // A step of its own: the stage counts read the indexes, so every contact write is done.
       await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
       plans.delete(job.jobId);
       prefetched.delete(job.jobId);
+      released.delete(job.jobId);
       return {
-        checkpoint: cp,
+        checkpoint: { ...cp, held: [] },
         progress: { done: p.work.length, total },
         finished: true,
         result: { scored: p.scored, written: cp.written, events: cp.events },
       };
     }
-    const ids = p.work.slice(startIndex, startIndex + CHUNK);
+    const ids = p.work.slice(cp.next, cp.next + CHUNK);
+    const next = cp.next + ids.length;
     const asOfMs = Date.parse(asOf);
-    const chunk = await chunkReads(deps, job, cp.after, ids);
-    prefetch(deps, job, ids.at(-1)!, p.work.slice(startIndex + CHUNK, startIndex + 2 * CHUNK));
+    const chunk = await chunkReads(deps, job, cp.next, ids);
+    prefetch(deps, job, next, p.work.slice(next, next + CHUNK));
+
+    // A contact still held (this step ran before and some of its transactions committed, or a run
+    // that failed left it) is released first: its change is committed, only its entries are due.
+    const stale = chunk.map((f) => f.contact).filter((c): c is Held => c.held !== undefined);
+    if (stale.length) await releaseHolds(deps, stale);
 
     // Each changed contact is a group of its own, conditioned on its version: the groups may commit
     // side by side, and the checkpoint, in the last transaction, only after all of them.
@@ -304,7 +420,8 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const now = deps.now().toISOString();
     const { timezone, lifecycle } = settings.settings;
     const changes: { before: Contact; after: Contact; order: string }[] = [];
-    for (const { contact: before, orders } of chunk) {
+    for (const { contact: read, orders } of chunk) {
+      const { held: _held, ...before } = read;
       const score = p.scores.get(before.id);
       const rfm: ContactRfm | undefined = score
         ? {
@@ -338,10 +455,11 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     // Contacts that move between the same funnel cells go into the same transaction, where their
     // moves on a cell merge into one write (the cells are shared; the profiles are not).
     changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    const held: Held[] = [];
     for (const { before, after } of changes) {
       const { stage, rfm } = after;
       uow.atomic();
-      stageContactChange(uow, { before, after, timeZone: timezone, at: now });
+      held.push(stageHeldChange(uow, { before, after, timeZone: timezone, at: now, job: job.jobId }));
       written++;
       const fromSegment = before.rfm?.segment ?? null;
       if (rfm && rfm.segment !== fromSegment) {
@@ -367,12 +485,28 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
         events++;
       }
     }
+    pendingRelease.set(job.jobId, { step: job.step + 1, held });
 
     return {
-      checkpoint: { after: ids.at(-1)!, written: cp.written + written, events: cp.events + events },
-      progress: { done: startIndex + ids.length, total },
+      checkpoint: {
+        next,
+        parts: cp.parts,
+        held: held.map((c) => c.id),
+        written: cp.written + written,
+        events: cp.events + events,
+      },
+      progress: { done: next, total },
       finished: false,
     };
+  },
+
+  /** Releases the contacts the committed step holds (if this fails, the next step does it). */
+  async afterCommit(job, deps) {
+    const pending = pendingRelease.get(job.jobId);
+    pendingRelease.delete(job.jobId);
+    if (pending?.step !== job.step) return;
+    await releaseHolds(deps, pending.held);
+    released.set(job.jobId, job.step);
   },
 };
 
@@ -408,17 +542,6 @@ async function stageSummary(
     stages,
     jobId: job.jobId,
   });
-}
-
-function lowerBound(sorted: string[], after: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! <= after) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /**
@@ -486,23 +609,14 @@ export async function getSegments(deps: Deps, caller: Caller) {
   // Staff: counts over their own contacts, from the owner index (means stay the tenant's).
   const rfm: Record<string, number> = Object.fromEntries([...SEGMENTS, NONE].map((s) => [s, 0]));
   const stages: Record<string, number> = Object.fromEntries(STAGES.map((s) => [s, 0]));
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await deps.db.send(
-      new QueryCommand({
-        TableName: deps.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': contactKeys.index(caller.tenantId, 'owner', caller.staffId) },
-        ProjectionExpression: 'f',
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      const f = item.f as { segment: string; stage: string };
-      rfm[f.segment] = (rfm[f.segment] ?? 0) + 1;
-      stages[f.stage] = (stages[f.stage] ?? 0) + 1;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
+  for await (const item of queryAll(deps, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': contactKeys.index(caller.tenantId, 'owner', caller.staffId) },
+    ProjectionExpression: 'f',
+  })) {
+    const f = item.f as { segment: string; stage: string };
+    rfm[f.segment] = (rfm[f.segment] ?? 0) + 1;
+    stages[f.stage] = (stages[f.stage] ?? 0) + 1;
+  }
   return { asOf: summary.asOf, windowDays: summary.windowDays, means: summary.means, rfm, stages };
 }

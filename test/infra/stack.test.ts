@@ -252,7 +252,8 @@ describe('the CDK app, generated from the app declaration', () => {
         const expected = new Set([
           ...LOGS_AND_TRACES,
           ...(decl.table === 'none' ? [] : READ),
-          ...(decl.table === 'readWrite' ? WRITE : []),
+          ...(decl.table === 'readWrite' || decl.table === 'readWriteBatch' ? WRITE : []),
+          ...(decl.table === 'readWriteBatch' ? ['dynamodb:BatchWriteItem'] : []),
           ...(decl.putEvents ? ['events:PutEvents'] : []),
           ...(asyncInvoked.has(name) ? ['sqs:SendMessage'] : []),
           ...(isConsumer ? [...STREAM, ...STREAM_FAILURES] : []),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
 import { UnitOfWork } from '../../shared/db/unit-of-work.js';
+import { ServiceUnavailableError } from '../../shared/errors.js';
 import type { JobDefinition, JobRegistry } from '../../shared/jobs/job.js';
 import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
 import { enqueueJob, getJob } from '../../shared/jobs/store.js';
@@ -30,6 +31,17 @@ const countingJob: JobDefinition<{ slowMs?: number }, { next: number; sum: numbe
   },
 };
 const registry: JobRegistry<Deps> = { counting: countingJob };
+
+/** The counting job, whose steps meet something busy (a 503) while `busy()` says so. */
+const busyJob = (
+  busy: () => boolean,
+): JobDefinition<{ slowMs?: number }, { next: number; sum: number }, Deps> => ({
+  ...countingJob,
+  async step(job, deps, uow) {
+    if (busy()) throw new ServiceUnavailableError('A contact is held; retry shortly.');
+    return countingJob.step(job, deps, uow);
+  },
+});
 const expectedSum = Array.from({ length: STEPS }, (_, i) => i * i).reduce((a, b) => a + b, 0);
 
 const options = (owner: string, leaseMs = 60_000): RunOptions => ({
@@ -107,6 +119,30 @@ describe('job runner on DynamoDB Local', () => {
     expect(await runJob(deps, registry, first, options('x'))).toBe('succeeded');
     expect(await runJob(deps, registry, second, options('x'))).toBe('succeeded');
     expect((await getJob(deps, 't1', second.jobId))?.status).toBe('succeeded');
+  });
+
+  it('runs a step that met something busy again, and leaves a job busy for long to the sweeper', async () => {
+    // Prepare: steps are busy twice in a row, then (second job) without end
+    const deps = await freshTable();
+    let busyCalls = 0;
+    const briefly = await createJob(deps);
+    const forLong = await createJob(deps, {}, 'other');
+
+    // Act
+    const brief = await runJob(deps, { counting: busyJob(() => ++busyCalls <= 2) }, briefly, options('a'));
+    const long = await runJob(deps, { counting: busyJob(() => true) }, forLong, options('b', 30)).catch(
+      (error: unknown) => error,
+    );
+
+    // Assess: the first job finished, each step once; the second is neither failed nor finished,
+    // and once its lease lapses a run without the busy step finishes it
+    expect(brief).toBe('succeeded');
+    expect((await getJob(deps, 't1', briefly.jobId))?.result).toEqual({ sum: expectedSum });
+    expect(long).toBeInstanceOf(ServiceUnavailableError);
+    expect((await getJob(deps, 't1', forLong.jobId))?.status).toBe('running');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(await runJob(deps, registry, forLong, options('c'))).toBe('succeeded');
+    expect((await getJob(deps, 't1', forLong.jobId))?.result).toEqual({ sum: expectedSum });
   });
 
   it('yields before its deadline and continues from its checkpoint in the next invocation', async () => {

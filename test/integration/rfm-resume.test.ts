@@ -1,6 +1,6 @@
 /**
  * The RFM and lifecycle run on DynamoDB Local, on a few hundred synthetic contacts: killed and
- * resumed at random transactions it ends exactly where an uninterrupted run ends; the nightly
+ * resumed at random writes it ends exactly where an uninterrupted run ends; the nightly
  * dispatcher starts one run per tenant and local day; loyalty decays at the run's asOf.
  */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -8,13 +8,23 @@ import { DateTime } from 'luxon';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
 import { forEachWithinTime } from '../../shared/app/work-pool.js';
+import {
+  ContactBusyError,
+  getContact,
+  releaseHolds,
+  type StoredContact,
+  stageHeldChange,
+} from '../../shared/db/contact-store.js';
 import { keys } from '../../shared/db/keys.js';
 import { GSI1 } from '../../shared/db/table-definition.js';
+import { UnitOfWork } from '../../shared/db/unit-of-work.js';
+import type { ContactRfm } from '../../shared/domain/contact.js';
 import { DAY_MS } from '../../shared/domain/rfm.js';
 import type { Caller } from '../../shared/http/auth.js';
 import type { JobRecord } from '../../shared/jobs/job.js';
 import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
 import { getJob } from '../../shared/jobs/store.js';
+import { addTags } from '../../shared/usecases/contacts.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
 import { dispatchNightlyRuns } from '../../shared/usecases/rfm-dispatch.js';
@@ -132,7 +142,11 @@ async function clone(from: Table, to: Table): Promise<void> {
 function outcomeState(all: Item[]): Item[] {
   return all
     .filter(
-      (i) => !String(i.pk).startsWith('EV#') && !String(i.sk).startsWith('JOB#') && i.pk !== 'JOBS#ACTIVE',
+      (i) =>
+        !String(i.pk).startsWith('EV#') &&
+        !String(i.sk).startsWith('JOB#') &&
+        i.pk !== 'JOBS#ACTIVE' &&
+        !String(i.pk).startsWith('RFMPLAN#'),
     )
     .map(({ updatedAt: _updatedAt, jobId: _jobId, ...rest }) => rest);
 }
@@ -153,19 +167,18 @@ function changes(all: Item[], detailType: string, asOf: number): ChangeEvent[] {
     .sort((a, b) => (a.contactId < b.contactId ? -1 : 1));
 }
 
-describe('an RFM run killed at random transactions', () => {
+/** The writes a run makes: its transactions, and the batch writes of its plan and held contacts. */
+const isWrite = (command: { constructor: { name: string } }) =>
+  command.constructor.name === 'TransactWriteCommand' || command.constructor.name === 'BatchWriteCommand';
+
+describe('an RFM run killed at random writes', () => {
   let killed: Table;
   let uninterrupted: Table;
-  let transactions = 0;
+  let writes = 0;
   const kills = new Set<number>();
 
   beforeAll(async () => {
-    killed = await freshTable((db) =>
-      failingAfter(
-        db,
-        (command) => command.constructor.name === 'TransactWriteCommand' && kills.has(++transactions),
-      ),
-    );
+    killed = await freshTable((db) => failingAfter(db, (command) => isWrite(command) && kills.has(++writes)));
     const seedDeps = { ...killed, db: killed.raw };
     await updateSettings(seedDeps, TENANT, {
       timezone: 'UTC',
@@ -183,16 +196,17 @@ describe('an RFM run killed at random transactions', () => {
   }, 1_500_000);
 
   it('resumes to the state of an uninterrupted run, each contact written and announced once', async () => {
-    // Prepare: the same second run on both tables; crashes after some of its transactions
+    // Prepare: the same second run on both tables; crashes after some of its writes (transactions,
+    // and the batch writes that release held contacts)
     const seedDeps = { ...killed, db: killed.raw };
     const job = await request(seedDeps, AS_OF_2);
     const reference = await request(uninterrupted, AS_OF_2);
     const versions = new Map(
       (await items(uninterrupted)).filter((i) => i.sk === 'PROFILE').map((i) => [i.pk, i.version]),
     );
-    const transactionsOfOneRun = 12;
-    while (kills.size < 5) kills.add(1 + Math.floor(Math.random() * transactionsOfOneRun));
-    console.info(`killing after transactions ${[...kills].sort((a, b) => a - b).join(', ')}`);
+    const writesOfOneRun = 36;
+    while (kills.size < 6) kills.add(1 + Math.floor(Math.random() * writesOfOneRun));
+    console.info(`killing after writes ${[...kills].sort((a, b) => a - b).join(', ')}`);
 
     // Act: each resumption loads the modules afresh (a new Lambda instance: the plan is rebuilt)
     // A crash right after the finishing transaction leaves a succeeded job: the next start finds
@@ -245,7 +259,7 @@ describe('an RFM run killed at random transactions', () => {
     // A crash between the transactions of one step replays the step: the contacts it had
     // committed are found up to date and not counted again, so only `scored` is compared here.
     const resumed = await getJob(killed, TENANT, job.jobId);
-    console.info('results', JSON.stringify({ resumed: resumed?.result, outcomes }));
+    console.info('results', JSON.stringify({ resumed: resumed?.result, outcomes, writes }));
     expect(resumed?.status).toBe('succeeded');
     expect(resumed?.result?.scored).toBe(
       (await getJob(uninterrupted, TENANT, reference.jobId))?.result?.scored,
@@ -341,4 +355,106 @@ describe('loyalty at the run asOf', () => {
       rfm: { general_winback: 1, none: 1 },
     });
   }, 120_000);
+});
+
+describe('a contact a run holds', () => {
+  /** A contact with one order, which a run has given a segment and holds (its entries not yet written). */
+  async function heldContact() {
+    const deps = await freshTable();
+    await updateSettings(deps, TENANT, { timezone: 'UTC', currency: 'USD' });
+    const now = Date.now();
+    await record(deps, { id: 'h-1', customer: 'held', paidAtMs: now - 5 * DAY_MS, totalMinor: 1_000 });
+    const id = (await items(deps)).find((i) => i.sk === 'PROFILE' && i.externalId === 'held')!.id as string;
+    const before = (await getContact(deps, TENANT, id, true))!;
+    const at = new Date(now).toISOString();
+    const rfm: ContactRfm = {
+      r: 5,
+      f: 1,
+      m: 1,
+      recencyDays: 5,
+      frequency: 1,
+      monetaryMinor: 1_000,
+      segment: 'important_develop',
+      computedAt: at,
+    };
+    const uow = new UnitOfWork(deps.tableName);
+    const held = stageHeldChange(uow, {
+      before,
+      after: { ...before, rfm },
+      timeZone: 'UTC',
+      at,
+      job: 'job-1',
+    });
+    await uow.commit(deps.db);
+    return { deps, id, held, now };
+  }
+
+  /** The list and search entries of one contact. */
+  const entriesOf = async (deps: Table, id: string) =>
+    (await items(deps)).filter((i) => /^C[XQ]#/.test(String(i.pk)) && i.contactId === id);
+
+  it('makes writers wait for its release, and keeps what they write', async () => {
+    // Prepare
+    const { deps, id, held, now } = await heldContact();
+
+    // Act: an order and a tag arrive while it is held; the run releases it 400 ms later
+    const order = record(deps, { id: 'h-2', customer: 'held', paidAtMs: now - DAY_MS, totalMinor: 2_500 });
+    const tag = addTags(deps, admin, id, ['vip']);
+    await new Promise((r) => setTimeout(r, 400));
+    const during = (await getContact(deps, TENANT, id, true)) as StoredContact;
+    await releaseHolds(deps, [held]);
+    await Promise.all([order, tag]);
+
+    // Assess: both waited (the profile still had one order and no tag while held), then landed
+    expect(during.held).toEqual({ job: 'job-1', stage: 'first_purchase' });
+    expect(during.stats.orders).toBe(1);
+    expect(during.tags).toEqual([]);
+    const after = (await getContact(deps, TENANT, id, true)) as StoredContact;
+    expect(after.held).toBeUndefined();
+    expect(after.stats.orders).toBe(2);
+    expect(after.stage).toBe('repeat');
+    expect(after.tags).toEqual(['vip']);
+    expect(after.rfm?.segment).toBe('important_develop');
+    // Every entry carries the values the contact has now, the segment's included
+    const entries = await entriesOf(deps, id);
+    expect(entries.map((e) => e.pk)).toContain(`CX#${TENANT}#segment#important_develop`);
+    expect(entries.map((e) => e.pk)).toContain(`CX#${TENANT}#tag#vip`);
+    expect(entries.map((e) => e.pk)).not.toContain(`CX#${TENANT}#stage#first_purchase`);
+    for (const entry of entries) {
+      const f = entry.f as Record<string, unknown>;
+      if ('segment' in f) expect(f.segment).toBe('important_develop');
+      if ('stage' in f) expect(f.stage).toBe('repeat');
+    }
+  }, 60_000);
+
+  it('answers 503 to a writer the hold outlasts, which writes nothing', async () => {
+    // Prepare
+    const { deps, id, now } = await heldContact();
+    const before = await items(deps);
+
+    // Act
+    const started = Date.now();
+    const order = await recordOrderFacts(
+      deps,
+      { tenantId: TENANT },
+      {
+        order: {
+          externalOrderId: 'h-3',
+          total: '10.00',
+          currency: 'USD',
+          paidAt: new Date(now - DAY_MS).toISOString(),
+          buyer: { match: [{ kind: 'ext', value: 'held' }], externalId: 'held' },
+        },
+        refunds: [],
+      },
+    ).catch((error: unknown) => error);
+
+    // Assess: it waited for the hold, then gave up with a 503 and Retry-After
+    expect(order).toBeInstanceOf(ContactBusyError);
+    expect((order as ContactBusyError).status).toBe(503);
+    expect((order as ContactBusyError).headers['Retry-After']).toBe('1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_900);
+    expect(await items(deps)).toEqual(before);
+    expect(((await getContact(deps, TENANT, id, true)) as StoredContact).held?.job).toBe('job-1');
+  }, 60_000);
 });
