@@ -8,10 +8,10 @@
  *     its floor on the same table in the same process: the same reads and writes as raw calls —
  *     the window index pages and the per-contact partitions as Queries (16 in flight, as the run
  *     reads), and every item the run wrote (profiles, list entries, funnel cells, outbox items,
- *     the job's own items), in its final state, as BatchWrite calls of 25 (4 in flight, as the run
- *     commits), deletes included. The floor has no conditions, no transactions, no checkpoints:
- *     what the run pays above it is the price of exactly-once. Twice: the first run (every
- *     scored contact changes) and a rerun at the same asOf (none does).
+ *     the job's own items and stored order), in its final state, as BatchWrite calls of 25 (4 in
+ *     flight, as the run writes), deletes included. The floor has no conditions, no transactions,
+ *     no checkpoints, no holds: what the run pays above it is the price of exactly-once. Twice: the
+ *     first run (every scored contact changes) and a rerun at the same asOf (none does).
  *
  * Seeding: the API path takes tens of minutes for CDNOW on DynamoDB Local
  * (test/integration/rfm-cdnow.test.ts), so the table is seeded by BatchWrite with the items the

@@ -12,6 +12,7 @@ import {
   filterValues,
   funnelPlace,
   indexPostings,
+  NONE,
   type Stage,
   searchTerms,
 } from '../domain/contact.js';
@@ -84,14 +85,15 @@ export const funnelKeys = {
 };
 
 /**
- * A segmentation run's hold on a contact (`stageHeldChange`): the run's job, and the stage and rfm
- * the contact had before the run changed them, from which `releaseHolds` derives the list and
- * search entries to replace. Only the run writes a held contact.
+ * A segmentation run's hold on a contact (`stageHeldChange`): the run's job, and the stage and
+ * segment the contact had before the run changed them, from which `releaseHolds` derives the list
+ * and search entries to replace. Only the run writes a held contact.
  */
 export interface ContactHold {
   job: string;
   stage: Stage;
-  rfm?: ContactRfm;
+  /** The segment before (`none` when unscored): the one rfm value the entries carry. */
+  segment: string;
 }
 
 /** The stored contact: the domain contact plus its erasure tombstone flag and a run's hold. */
@@ -366,8 +368,8 @@ function entryChanges(before: Contact | undefined, after: Contact | undefined) {
 /**
  * A segmentation run's change of one contact (its rfm and stage), in two parts so the run writes
  * most items with idempotent batch writes:
- *  1. (here, in the run's unit of work) the profile with the new values and a hold
- *     (`held`: the job and the stage and rfm before), conditioned on the version read, and the
+ *  1. (here, in the run's unit of work) the profile's new values and a hold (`held`: the job,
+ *     and the stage and segment before), conditioned on the version read, and the
  *     funnel move — so the counters move exactly once, with the version bump;
  *  2. (`releaseHolds`, BatchWrites after the commit) the list and search entries, and the
  *     profile without the hold.
@@ -382,13 +384,22 @@ export function stageHeldChange(
 ): StoredContact & { held: ContactHold } {
   const { before, after, timeZone, at, job } = change;
   if ((before as StoredContact).held) throw new ContactBusyError();
-  const held: ContactHold = { job, stage: before.stage, ...(before.rfm ? { rfm: before.rfm } : {}) };
+  const held: ContactHold = { job, stage: before.stage, segment: filterValues(before).segment };
   const stored = { ...after, version: before.version + 1, updatedAt: at, held };
-  uow.put(
-    { ...contactKeys.profile(after.tenantId, after.id), ...stored },
-    { expression: 'version = :v', values: { ':v': before.version } },
-    () => new ConflictError('The contact changed concurrently; retry.'),
-  );
+  // Only what changes: the transaction carries a few hundred bytes per contact, not its profile.
+  uow.update({
+    key: contactKeys.profile(after.tenantId, after.id),
+    expression: `SET stage = :stage, held = :held, version = :next, updatedAt = :at${after.rfm ? ', rfm = :rfm' : ''}`,
+    values: {
+      ':stage': after.stage,
+      ':held': held,
+      ':next': stored.version,
+      ':at': at,
+      ...(after.rfm ? { ':rfm': after.rfm } : {}),
+    },
+    condition: { expression: 'version = :v', values: { ':v': before.version } },
+    onConditionFailed: () => new ConflictError('The contact changed concurrently; retry.'),
+  });
   moveFunnel(uow, after.tenantId, after.id, funnelPlace(before, timeZone), funnelPlace(after, timeZone));
   return stored;
 }
@@ -407,8 +418,15 @@ export async function releaseHolds(
   const entries: WriteRequest[] = [];
   const profiles: WriteRequest[] = [];
   for (const { held: hold, ...after } of held) {
-    const { rfm: _rfm, ...withoutRfm } = after;
-    const before: Contact = { ...withoutRfm, stage: hold.stage, ...(hold.rfm ? { rfm: hold.rfm } : {}) };
+    // The contact before, as far as its entries go: they carry its stage and segment.
+    const { rfm, ...withoutRfm } = after;
+    const before: Contact = {
+      ...withoutRfm,
+      stage: hold.stage,
+      ...(rfm && hold.segment !== NONE
+        ? { rfm: { ...rfm, segment: hold.segment as ContactRfm['segment'] } }
+        : {}),
+    };
     const { deletes, puts } = entryChanges(before, after);
     for (const Key of deletes) entries.push({ DeleteRequest: { Key } });
     for (const Item of puts) entries.push({ PutRequest: { Item } });

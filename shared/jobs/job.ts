@@ -47,7 +47,12 @@ export interface JobDefinition<P = unknown, C = unknown, D = unknown> {
    * Idempotent work that follows a committed step (`job` is the record as committed). If it does
    * not complete (a crash, a fault), the next step must finish it: the committed checkpoint says what.
    */
-  afterCommit?(job: JobRecord<P, C> & { checkpoint: C }, deps: D): Promise<void>;
+  afterCommit?(
+    job: JobRecord<P, C> & { checkpoint: C },
+    deps: D,
+    /** `pausing`: the runner yields next, and another invocation continues the job. */
+    context: { pausing: boolean },
+  ): Promise<void>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every parameter type

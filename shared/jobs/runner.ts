@@ -133,7 +133,9 @@ export async function runJob<D extends Deps>(
       busy = 0;
       job = { ...job, checkpoint: outcome.checkpoint, step: job.step + 1, progress: outcome.progress };
       if (finishing) return 'succeeded';
-      await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps);
+      await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps, {
+        pausing: options.remainingMs() < options.reserveMs,
+      });
     }
   } catch (error) {
     if (error instanceof LeaseLost) return 'busy';

@@ -314,25 +314,33 @@ function prefetch(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: read
 type Held = StoredContact & { held: ContactHold };
 
 /**
- * The contacts a step holds, kept to release them after its commit (`afterCommit`): `step` is the
- * job's step number once that commit is made. `released` is the step number whose holds this
- * process released; any other step's held contacts are read and released by the next step.
+ * Held contacts, released together once `RELEASE_AT` of them have accumulated (fewer, fuller batch
+ * writes; a hold then lasts a few steps, well within what writers wait) and before the summary.
+ * `holding` is what this process knows is held after the commit of step `step`: the contacts to
+ * release, with their stored profiles. A step whose number does not match (a new process, or an
+ * `afterCommit` that did not finish) reads and releases every id its checkpoint lists instead.
  */
-const pendingRelease = new Map<string, { step: number; held: Held[] }>();
-const released = new Map<string, number>();
+const RELEASE_AT = 200;
+const holding = new Map<string, { step: number; held: Held[] }>();
+/** The contacts a step staged, kept until its commit (`afterCommit`). */
+const staged = new Map<string, { step: number; held: Held[] }>();
 
-/** Releases what the last committed step holds, unless this process already did. */
-async function releaseLastStep(
+/** What is held after the last committed step: known to this process, or read back and released. */
+async function heldNow(
   deps: Deps,
   job: JobRecord<RfmParams, RfmCheckpoint> & { checkpoint: RfmCheckpoint },
-) {
-  if (job.checkpoint.held.length === 0 || released.get(job.jobId) === job.step) return;
-  const contacts = await getContacts(deps, job.tenantId, job.checkpoint.held, true);
-  await releaseHolds(
-    deps,
-    contacts.filter((c): c is Held => (c as StoredContact).held !== undefined),
-  );
-  released.set(job.jobId, job.step);
+): Promise<Held[]> {
+  const known = holding.get(job.jobId);
+  if (known?.step === job.step) return known.held;
+  if (job.checkpoint.held.length) {
+    const contacts = await getContacts(deps, job.tenantId, job.checkpoint.held, true);
+    await releaseHolds(
+      deps,
+      contacts.filter((c): c is Held => (c as StoredContact).held !== undefined),
+    );
+  }
+  holding.set(job.jobId, { step: job.step, held: [] });
+  return [];
 }
 
 /**
@@ -364,8 +372,8 @@ const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
  *     computes the rfm and the stage at asOf; only a contact whose r, f, m, segment, frequency,
  *     monetary or stage changed is written. Its profile (holding the contact, `stageHeldChange`),
  *     funnel cells and `SegmentChanged` / `StageChanged` events go in one atomic group each,
- *     committed with the checkpoint; then its list and search entries and the release of the hold
- *     are batch writes (`afterCommit`, or the next step after a crash).
+ *     committed with the checkpoint; then, once enough are held, their list and search entries and
+ *     the release of the holds are batch writes (`afterCommit`, or the next step after a crash).
  *     A rerun of the same asOf therefore writes nothing; a resumed run skips what is done.
  *  3. A last step of its own, once every contact write is done, records the counts and means
  *     `GET /v1/segments` serves.
@@ -384,16 +392,17 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
   async step(job, deps, uow) {
     const p = await plan(job, deps);
     const cp = job.checkpoint;
-    await releaseLastStep(deps, job);
+    const stillHeld = await heldNow(deps, job);
     const { asOf, windowDays } = job.params;
     const settings = await readSettings(deps, job.tenantId);
     const total = Math.max(job.progress.total, p.work.length);
     if (cp.next >= p.work.length) {
       // A step of its own: the stage counts read the indexes, so every contact write is done.
+      await releaseHolds(deps, stillHeld);
       await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
       plans.delete(job.jobId);
       prefetched.delete(job.jobId);
-      released.delete(job.jobId);
+      holding.delete(job.jobId);
       return {
         checkpoint: { ...cp, held: [] },
         progress: { done: p.work.length, total },
@@ -485,13 +494,14 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
         events++;
       }
     }
-    pendingRelease.set(job.jobId, { step: job.step + 1, held });
+    const holds = [...stillHeld, ...held];
+    staged.set(job.jobId, { step: job.step + 1, held: holds });
 
     return {
       checkpoint: {
         next,
         parts: cp.parts,
-        held: held.map((c) => c.id),
+        held: holds.map((c) => c.id),
         written: cp.written + written,
         events: cp.events + events,
       },
@@ -500,13 +510,18 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     };
   },
 
-  /** Releases the contacts the committed step holds (if this fails, the next step does it). */
-  async afterCommit(job, deps) {
-    const pending = pendingRelease.get(job.jobId);
-    pendingRelease.delete(job.jobId);
-    if (pending?.step !== job.step) return;
-    await releaseHolds(deps, pending.held);
-    released.set(job.jobId, job.step);
+  /** Releases the held contacts once enough have accumulated (if this fails, the next step does it). */
+  async afterCommit(job, deps, { pausing }) {
+    const committed = staged.get(job.jobId);
+    staged.delete(job.jobId);
+    if (committed?.step !== job.step) return;
+    // Before a pause too: the next invocation may start seconds later.
+    if (committed.held.length >= RELEASE_AT || pausing) {
+      await releaseHolds(deps, committed.held);
+      holding.set(job.jobId, { step: job.step, held: [] });
+    } else {
+      holding.set(job.jobId, committed);
+    }
   },
 };
 
