@@ -16,14 +16,8 @@ import { keys } from '../shared/db/keys.js';
 import { type PostRecord, postItem, stagePlanWrite } from '../shared/db/posting-store.js';
 import { tableDefinition } from '../shared/db/table-definition.js';
 import { UnitOfWork } from '../shared/db/unit-of-work.js';
-import {
-  CATEGORIES,
-  clockOf,
-  defaultPlan,
-  localClock,
-  type PostingPlan,
-  type Slot,
-} from '../shared/domain/posting.js';
+import { CATEGORIES, defaultPlan, type PostingPlan, type Slot } from '../shared/domain/posting.js';
+import { clockOf, localClock } from '../shared/domain/zone.js';
 import { runPostingTick } from '../shared/usecases/posting.js';
 import { runWhenMain } from './when-main.js';
 

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { clockOf, isClockTime, localClock, localInstant, minutesOf } from './zone.js';
 
 /**
  * Moments posting discipline as pure rules: posting plans and their slots, local wall-clock time
@@ -45,25 +45,6 @@ export function defaultPlan(timezone: string): PostingPlan {
     dailyMax: DEFAULT_DAILY_MAX,
     mix: { ...DEFAULT_MIX },
   };
-}
-
-const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
-const DAY_MINUTES = 24 * 60;
-
-export function isClockTime(value: string): boolean {
-  return CLOCK.test(value);
-}
-
-/** Minutes since midnight of an `HH:MM` clock time. */
-export function minutesOf(clock: string): number {
-  const match = CLOCK.exec(clock);
-  if (!match) throw new Error(`Not an HH:MM clock time: ${clock}`);
-  return Number(match[1]) * 60 + Number(match[2]);
-}
-
-export function clockOf(minutes: number): string {
-  const m = ((minutes % DAY_MINUTES) + DAY_MINUTES) % DAY_MINUTES;
-  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
 }
 
 export interface PlanProblem {
@@ -143,61 +124,6 @@ export function slotBuckets(slot: Slot): string[] {
     buckets.push(clockOf(m));
   }
   return buckets;
-}
-
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
-
-/** The zone's UTC offset, in minutes, at an instant. */
-function offsetAt(ms: number, zone: string): number {
-  return DateTime.fromMillis(ms, { zone }).offset;
-}
-
-/** The local calendar date (`YYYY-MM-DD`) and minutes since local midnight of an instant. */
-export function localClock(instant: Date, zone: string): { date: string; minutes: number } {
-  const local = DateTime.fromJSDate(instant, { zone });
-  return { date: local.toFormat('yyyy-MM-dd'), minutes: local.hour * 60 + local.minute };
-}
-
-export function localDateOf(instant: Date, zone: string): string {
-  return localClock(instant, zone).date;
-}
-
-/** The calendar date `days` after `date` (both `YYYY-MM-DD`). */
-export function addDays(date: string, days: number): string {
-  return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
-/**
- * The instant a local wall-clock time names in a zone. A time that a DST change skips (a gap)
- * means the first valid instant after it, the moment of the change; a time that occurs twice (a
- * repeated hour) means its first occurrence.
- */
-export function localInstant(date: string, clock: string, zone: string): Date {
-  const wall = Date.parse(`${date}T00:00:00Z`) + minutesOf(clock) * MINUTE_MS;
-  // Offsets a day either side: before and after any change near this wall-clock time.
-  const before = offsetAt(wall - DAY_MS, zone);
-  const after = offsetAt(wall + DAY_MS, zone);
-  const candidates = [...new Set([before, after])]
-    .map((offset) => wall - offset * MINUTE_MS)
-    .filter((ms) => offsetAt(ms, zone) * MINUTE_MS === wall - ms)
-    .sort((a, b) => a - b);
-  if (candidates.length) return new Date(candidates[0]!);
-  // In a gap: the change happens between the two readings; find its minute.
-  // Clocks go forward in a gap, so the reading with the later offset is the earlier instant.
-  let low = Math.min(wall - before * MINUTE_MS, wall - after * MINUTE_MS);
-  let high = Math.max(wall - before * MINUTE_MS, wall - after * MINUTE_MS);
-  while (high - low > MINUTE_MS) {
-    const mid = low + Math.floor((high - low) / 2 / MINUTE_MS) * MINUTE_MS;
-    if (offsetAt(mid, zone) === before) low = mid;
-    else high = mid;
-  }
-  return new Date(high);
-}
-
-/** `[start, end)` of a local calendar day in a zone (23 or 25 hours across a DST change). */
-export function dayWindow(date: string, zone: string): { start: Date; end: Date } {
-  return { start: localInstant(date, '00:00', zone), end: localInstant(addDays(date, 1), '00:00', zone) };
 }
 
 /** The instants of a slot on a local date: `[start, end)`, DST rules of `localInstant`. */

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
-import { CATEGORIES, isClockTime, MIX_TOLERANCE, planProblems } from '../domain/posting.js';
+import { CATEGORIES, MIX_TOLERANCE, planProblems } from '../domain/posting.js';
+import { isClockTime } from '../domain/zone.js';
 import { int } from '../zod.js';
 import { Id, Instant, InstantOut, Pagination } from './common.js';
 import { TimeZone } from './settings.js';

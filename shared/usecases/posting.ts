@@ -24,15 +24,11 @@ import { GSI1 } from '../db/table-definition.js';
 import { readSettings } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
 import {
-  addDays,
   bucketOf,
   type Category,
   countByCategory,
-  dayWindow,
   defaultPlan,
   postingInsights as insightsOf,
-  localClock,
-  localDateOf,
   openSlotAt,
   type PostingPlan,
   planProblems,
@@ -40,6 +36,7 @@ import {
   sortSlots,
   suggestCategory,
 } from '../domain/posting.js';
+import { addDays, dayWindow, localClock, localDateOf } from '../domain/zone.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { PostingSlotDue } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';

@@ -1,9 +1,9 @@
-import { DateTime } from 'luxon';
 import type { Deps } from '../app/deps.js';
 import { keys } from '../db/keys.js';
 
 import { readSettings, registeredTenants } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
+import { localClock, localInstant } from '../domain/zone.js';
 import { ConflictError } from '../errors.js';
 import { enqueueJob } from '../jobs/store.js';
 import { RFM_KIND, type RfmParams } from './rfm.js';
@@ -17,12 +17,14 @@ export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ star
   let started = 0;
   for await (const tenantId of registeredTenants(deps)) {
     const settings = await readSettings(deps, tenantId);
-    const local = DateTime.fromJSDate(now, { zone: settings.settings.timezone });
-    const twoAm = local.startOf('day').set({ hour: 2 });
-    if (local < twoAm) continue;
+    const zone = settings.settings.timezone;
+    const today = localClock(now, zone).date;
+    // 02:00 local today (a day whose 02:00 a DST change skips: the first instant after it).
+    const twoAm = localInstant(today, '02:00', zone);
+    if (now < twoAm) continue;
     const uow = new UnitOfWork(deps.tableName);
     uow.put(
-      { ...keys.rfmRunMarker(tenantId, local.toISODate()!), tenantId },
+      { ...keys.rfmRunMarker(tenantId, today), tenantId },
       { expression: 'attribute_not_exists(pk)' },
       () => new ConflictError('already started today'),
     );
@@ -31,7 +33,7 @@ export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ star
       kind: RFM_KIND,
       queue: RFM_KIND,
       params: {
-        asOf: twoAm.toUTC().toISO()!,
+        asOf: twoAm.toISOString(),
         windowDays: settings.settings.rfm.windowDays,
         recordedBefore: now.toISOString(),
       },

@@ -1,10 +1,10 @@
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
   bucketOf,
-  dayWindow,
   defaultPlan,
   type InsightPost,
-  localInstant,
   openSlotAt,
   planProblems,
   postingInsights,
@@ -12,6 +12,7 @@ import {
   slotBuckets,
   suggestCategory,
 } from '../../shared/domain/posting.js';
+import { clockOf, dayWindow, localClock, localInstant } from '../../shared/domain/zone.js';
 
 const NY = 'America/New_York';
 const at = (iso: string) => new Date(iso);
@@ -56,6 +57,40 @@ describe('local wall-clock time', () => {
 
     // Assess: 01:30 EDT = 05:30Z, not 01:30 EST = 06:30Z
     expect(instant.toISOString()).toBe('2026-11-01T05:30:00.000Z');
+  });
+
+  it('reads every instant as luxon does, and finds its wall-clock time again (the first occurrence)', () => {
+    // Zones with DST both ways, half-hour offsets and a half-hour DST change (Lord Howe)
+    const zones = [
+      NY,
+      'Europe/Berlin',
+      'Australia/Sydney',
+      'America/Sao_Paulo',
+      'Asia/Kolkata',
+      'America/St_Johns',
+      'Australia/Lord_Howe',
+      'Asia/Shanghai',
+      'UTC',
+    ];
+    const minute = 60_000;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.parse('2000-01-01') / minute, max: Date.parse('2040-01-01') / minute }),
+        fc.constantFrom(...zones),
+        (minutes, zone) => {
+          const instant = new Date(minutes * minute);
+          const { date, minutes: ofDay } = localClock(instant, zone);
+          const reference = DateTime.fromJSDate(instant, { zone });
+          expect(date).toBe(reference.toFormat('yyyy-MM-dd'));
+          expect(ofDay).toBe(reference.hour * 60 + reference.minute);
+          // Back from the wall clock: this instant, or the first one showing the same time
+          const back = localInstant(date, clockOf(ofDay), zone);
+          expect(back.getTime()).toBeLessThanOrEqual(instant.getTime());
+          expect(localClock(back, zone)).toEqual({ date, minutes: ofDay });
+        },
+      ),
+      { numRuns: 2_000 },
+    );
   });
 
   it('gives a DST day its 23 or 25 hours', () => {
