@@ -20,6 +20,9 @@ export abstract class DomainError extends Error {
   }
 }
 
+/** The `Retry-After` header of an error the client should send again after a pause. */
+const retryAfter = (seconds: number) => ({ 'Retry-After': String(seconds) });
+
 export class ValidationError extends DomainError {
   readonly status = 400;
   readonly title = 'Invalid request';
@@ -54,7 +57,7 @@ export class RequestInProgressError extends ConflictError {
   override readonly headers: Record<string, string>;
   constructor(detail: string, retryAfterSeconds = 1) {
     super(detail);
-    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+    this.headers = retryAfter(retryAfterSeconds);
   }
 }
 
@@ -80,7 +83,7 @@ export class ServiceUnavailableError extends DomainError {
   override readonly headers: Record<string, string>;
   constructor(detail = 'The service is busy; retry shortly.', retryAfterSeconds = 1) {
     super(detail);
-    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+    this.headers = retryAfter(retryAfterSeconds);
   }
 }
 

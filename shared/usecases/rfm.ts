@@ -42,6 +42,7 @@ import { makeEvent } from '../events/outbox.js';
 import type { Caller } from '../http/auth.js';
 import type { JobDefinition, JobRecord } from '../jobs/job.js';
 import { enqueueJob } from '../jobs/store.js';
+import type { Settings } from '../schemas/settings.js';
 
 export const RFM_KIND = 'rfm';
 
@@ -77,6 +78,8 @@ const PLAN_TTL_SECONDS = 7 * 24 * 3600;
 interface Plan {
   /** Every contact the run must look at, in the order it does (`workOrder`). */
   work: string[];
+  /** The tenant's settings, read once per run (its zone, currency and lifecycle rules). */
+  settings: Settings;
   scores: Map<string, ReturnType<typeof scoreRfm>['contacts'][number]>;
   scored: number;
   means: RfmMeans;
@@ -227,7 +230,11 @@ async function plan(job: JobRecord<RfmParams, RfmCheckpoint>, deps: Deps): Promi
   const cached = plans.get(job.jobId);
   if (cached) return cached;
   const { ids: _ids, ...scores } = await score(job, deps);
-  const result: Plan = { ...scores, work: await readOrder(deps, job, job.checkpoint?.parts ?? 0) };
+  const result: Plan = {
+    ...scores,
+    work: await readOrder(deps, job, job.checkpoint?.parts ?? 0),
+    settings: (await readSettings(deps, job.tenantId)).settings,
+  };
   plans.set(job.jobId, result);
   return result;
 }
@@ -385,7 +392,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const { ids, ...scores } = await score(job, deps);
     const work = await workOrder(deps, job.tenantId, ids);
     const parts = await storeOrder(deps, job, work);
-    plans.set(job.jobId, { ...scores, work });
+    plans.set(job.jobId, { ...scores, work, settings: (await readSettings(deps, job.tenantId)).settings });
     return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
   },
 
@@ -394,12 +401,11 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const cp = job.checkpoint;
     const stillHeld = await heldNow(deps, job);
     const { asOf, windowDays } = job.params;
-    const settings = await readSettings(deps, job.tenantId);
     const total = Math.max(job.progress.total, p.work.length);
     if (cp.next >= p.work.length) {
       // A step of its own: the stage counts read the indexes, so every contact write is done.
       await releaseHolds(deps, stillHeld);
-      await stageSummary(uow, job, deps, p, settings.settings.currency, windowDays);
+      await stageSummary(uow, job, deps, p, p.settings.currency, windowDays);
       plans.delete(job.jobId);
       prefetched.delete(job.jobId);
       holding.delete(job.jobId);
@@ -427,7 +433,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     let written = 0;
     let events = 0;
     const now = deps.now().toISOString();
-    const { timezone, lifecycle } = settings.settings;
+    const { timezone, lifecycle } = p.settings;
     const changes: { before: Contact; after: Contact; order: string }[] = [];
     for (const { contact: read, orders } of chunk) {
       const { held: _held, ...before } = read;
