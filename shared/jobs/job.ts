@@ -53,6 +53,11 @@ export interface JobDefinition<P = unknown, C = unknown, D = unknown> {
     /** `pausing`: the runner yields next, and another invocation continues the job. */
     context: { pausing: boolean },
   ): Promise<void>;
+  /**
+   * Undoes what must not outlive a job that fails (`job` as last committed): called before the job
+   * is marked failed; its own failure is logged and does not keep the job from failing.
+   */
+  onFailure?(job: JobRecord<P, C> & { checkpoint: C }, deps: D): Promise<void>;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: a registry holds definitions of every parameter type

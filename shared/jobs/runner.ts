@@ -142,6 +142,18 @@ export async function runJob<D extends Deps>(
     // The lease expires and the sweeper resumes the job.
     if (isTransientAwsError(error) || error instanceof ServiceUnavailableError) throw error;
     logger.error('job failed', { jobId: job.jobId, kind: job.kind, errorName: (error as Error).name });
+    const failed = job as JobRecord & { checkpoint: unknown };
+    if (definition.onFailure && failed.checkpoint !== undefined) {
+      try {
+        await definition.onFailure(failed, deps);
+      } catch (cleanUp) {
+        logger.error('job clean-up failed', {
+          jobId: failed.jobId,
+          kind: failed.kind,
+          errorName: (cleanUp as Error).name,
+        });
+      }
+    }
     await failJob(deps, job, options, error);
     return 'failed';
   }

@@ -516,6 +516,20 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     };
   },
 
+  /**
+   * A failed run leaves no contact held: those its checkpoint lists, and those its failing step may
+   * have committed, are read and released if this job still holds them.
+   */
+  async onFailure(job, deps) {
+    const ids = new Set([...job.checkpoint.held, ...(staged.get(job.jobId)?.held ?? []).map((c) => c.id)]);
+    const contacts = await getContacts(deps, job.tenantId, [...ids], true);
+    await releaseHolds(
+      deps,
+      contacts.filter((c): c is Held => (c as StoredContact).held?.job === job.jobId),
+    );
+    for (const cache of [plans, prefetched, holding, staged]) cache.delete(job.jobId);
+  },
+
   /** Releases the held contacts once enough have accumulated (if this fails, the next step does it). */
   async afterCommit(job, deps, { pausing }) {
     const committed = staged.get(job.jobId);

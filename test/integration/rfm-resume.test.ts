@@ -29,7 +29,7 @@ import { recordOrderFacts } from '../../shared/usecases/orders.js';
 import { getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
 import { dispatchNightlyRuns } from '../../shared/usecases/rfm-dispatch.js';
 import { updateSettings } from '../../shared/usecases/settings.js';
-import { failingAfter, freshTable, outboxEvents } from '../support/table.js';
+import { failingAfter, freshTable, interceptSend, outboxEvents } from '../support/table.js';
 
 type Table = Awaited<ReturnType<typeof freshTable>>;
 type Item = Record<string, unknown>;
@@ -442,6 +442,61 @@ describe('a contact a run holds', () => {
       if ('stage' in f) expect(f.stage).toBe('repeat');
     }
   }, 60_000);
+
+  // The 2nd transaction falls in the first step (a step commits part of its contacts); the 3rd in a
+  // later one (the contacts of committed steps are held, listed in the checkpoint).
+  it.each([2, 3])(
+    'is released when the run holding it fails at its transaction %i',
+    async (failing) => {
+      // Prepare: 60 contacts the run scores; one of its transactions meets a fault no retry cures
+      let armed = false;
+      let transactions = 0;
+      const deps = await freshTable((db) =>
+        interceptSend(db, async (command, send) => {
+          if (armed && command.constructor.name === 'TransactWriteCommand' && ++transactions === failing) {
+            throw Object.assign(new Error('a fault no retry cures'), { name: 'ValidationException' });
+          }
+          return send(command);
+        }),
+      );
+      await updateSettings(deps, TENANT, { timezone: 'UTC', currency: 'USD' });
+      const now = Date.now();
+      await forEachWithinTime(
+        Array.from({ length: 60 }, (_, i) => i),
+        4,
+        (i) =>
+          record(deps, {
+            id: `f-${i}`,
+            customer: `fail-${i}`,
+            paidAtMs: now - (i + 1) * DAY_MS,
+            totalMinor: 100 * (i + 1),
+          }),
+      );
+      const job = await request(deps, now - 60_000);
+
+      // Act: what committed before the fault holds its contacts (they are released 200 at a time)
+      armed = true;
+      const outcome = await runJob(deps, { rfm: rfmJob }, job, options('f'));
+
+      // Assess: the job failed, and no contact is left held; the released ones are listed by segment
+      expect(outcome).toBe('failed');
+      expect((await getJob(deps, TENANT, job.jobId))?.status).toBe('failed');
+      const all = await items(deps);
+      const profiles = all.filter((i) => i.sk === 'PROFILE');
+      expect(profiles).toHaveLength(60);
+      expect(profiles.filter((p) => p.held !== undefined)).toEqual([]);
+      const scored = profiles.filter((p) => (p.rfm as ContactRfm | undefined)?.segment !== undefined);
+      expect(scored.length).toBeGreaterThan(0);
+      expect(scored.length).toBeLessThan(60);
+      for (const p of scored) {
+        const segment = (p.rfm as ContactRfm).segment;
+        expect(all.some((i) => i.pk === `CX#${TENANT}#segment#${segment}` && i.contactId === p.id)).toBe(
+          true,
+        );
+      }
+    },
+    60_000,
+  );
 
   it('answers 503 to a writer the hold outlasts, which writes nothing', async () => {
     // Prepare
