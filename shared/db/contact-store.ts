@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import {
@@ -98,6 +99,8 @@ export interface ContactHold {
 
 /** The stored contact: the domain contact plus its erasure tombstone flag and a run's hold. */
 export type StoredContact = Contact & { erased?: boolean; held?: ContactHold };
+/** A contact as a run holds it (`stageHeldChange`). */
+export type HeldContact = StoredContact & { held: ContactHold };
 
 /**
  * The contact is held by a segmentation run for the moment between its change and the rewrite of
@@ -123,7 +126,7 @@ export async function waitOutHolds<T>(attempt: () => Promise<T>): Promise<T> {
       return await attempt();
     } catch (error) {
       if (!(error instanceof ContactBusyError) || waited >= HOLD_WAIT_MS) throw error;
-      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+      await sleep(HOLD_POLL_MS);
     }
   }
 }
@@ -381,7 +384,7 @@ function entryChanges(before: Contact | undefined, after: Contact | undefined) {
 export function stageHeldChange(
   uow: UnitOfWork,
   change: { before: Contact; after: Contact; timeZone: string; at: string; job: string },
-): StoredContact & { held: ContactHold } {
+): HeldContact {
   const { before, after, timeZone, at, job } = change;
   if ((before as StoredContact).held) throw new ContactBusyError();
   const held: ContactHold = { job, stage: before.stage, segment: filterValues(before).segment };
@@ -413,7 +416,7 @@ export function stageHeldChange(
  */
 export async function releaseHolds(
   deps: Pick<Deps, 'db' | 'tableName'>,
-  held: readonly (StoredContact & { held: ContactHold })[],
+  held: readonly HeldContact[],
 ): Promise<void> {
   const entries: WriteRequest[] = [];
   const profiles: WriteRequest[] = [];
@@ -434,6 +437,27 @@ export async function releaseHolds(
   }
   await batchWriteAll(deps, entries);
   await batchWriteAll(deps, profiles);
+}
+
+/**
+ * Releases those of `ids` that are still held (by `job`, if given), read consistently: for a run
+ * that does not have their held images at hand (resumed, or failing).
+ */
+export async function releaseStillHeld(
+  deps: Pick<Deps, 'db' | 'tableName'>,
+  tenantId: string,
+  ids: readonly string[],
+  job?: string,
+): Promise<void> {
+  if (ids.length === 0) return;
+  const contacts = await getContacts(deps, tenantId, ids, true);
+  await releaseHolds(
+    deps,
+    contacts.filter((c): c is HeldContact => {
+      const { held } = c as StoredContact;
+      return held !== undefined && (job === undefined || held.job === job);
+    }),
+  );
 }
 
 /**

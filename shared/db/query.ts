@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BatchGetCommand,
   BatchWriteCommand,
@@ -135,5 +136,3 @@ export async function batchWriteAll(
   await Promise.all(Array.from({ length: inFlight }, worker));
   if (failure) throw failure.error;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -430,5 +431,3 @@ function conditionParams(condition?: Condition) {
 function requestToken(seed: string): string {
   return createHash('sha256').update(seed).digest('hex').slice(0, 36);
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

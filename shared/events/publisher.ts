@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
   type EventBridgeClient,
@@ -82,7 +83,7 @@ async function putWithRetries(
 ): Promise<number[]> {
   let remaining = batch.map((_, index) => index);
   for (let attempt = 0; attempt < ATTEMPTS && remaining.length; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+    if (attempt > 0) await sleep(50 * 2 ** attempt);
     try {
       const out = await eventBridge.send(
         new PutEventsCommand({ Entries: remaining.map((index) => batch[index]!.entry) }),

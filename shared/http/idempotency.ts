@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
@@ -133,7 +134,7 @@ async function bestEffort(what: 'store' | 'release', write: () => Promise<unknow
         logger.warn('idempotency record not updated', { what, errorName: (error as Error).name });
         return;
       }
-      await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      await sleep(50 * 2 ** attempt);
     }
   }
 }

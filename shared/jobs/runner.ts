@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
@@ -37,7 +38,6 @@ const MAX_STEP_CONFLICTS = 5;
 /** A busy step (503: throttled, or a contact held) is tried again this often, pausing longer each time. */
 const MAX_STEP_BUSY = 5;
 const BUSY_PAUSE_MS = 200;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs one job under a lease, chunk by chunk, until it finishes or the invocation's time is short.

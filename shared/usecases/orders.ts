@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
 import type { Deps } from '../app/deps.js';
@@ -119,7 +120,7 @@ export async function recordOrderFacts(
           throw new ServiceUnavailableError('The order is busy; retry shortly.');
         throw error;
       }
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      await sleep(Math.random() * 20 * attempt);
     }
   }
 }

@@ -2,12 +2,12 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Deps } from '../app/deps.js';
 import { forEachWithinTime } from '../app/work-pool.js';
 import {
-  type ContactHold,
   cellId,
   contactFromItem,
   contactKeys,
-  getContacts,
+  type HeldContact,
   releaseHolds,
+  releaseStillHeld,
   type StoredContact,
   shardOf,
   stageHeldChange,
@@ -230,11 +230,17 @@ async function plan(job: JobRecord<RfmParams, RfmCheckpoint>, deps: Deps): Promi
   const cached = plans.get(job.jobId);
   if (cached) return cached;
   const { ids: _ids, ...scores } = await score(job, deps);
-  const result: Plan = {
-    ...scores,
-    work: await readOrder(deps, job, job.checkpoint?.parts ?? 0),
-    settings: (await readSettings(deps, job.tenantId)).settings,
-  };
+  return keepPlan(job, deps, scores, await readOrder(deps, job, job.checkpoint?.parts ?? 0));
+}
+
+/** A run's plan from its scores and order of work, with the settings it runs by; kept per run. */
+async function keepPlan(
+  job: JobRecord<RfmParams>,
+  deps: Deps,
+  scores: Omit<Scores, 'ids'>,
+  work: string[],
+): Promise<Plan> {
+  const result: Plan = { ...scores, work, settings: (await readSettings(deps, job.tenantId)).settings };
   plans.set(job.jobId, result);
   return result;
 }
@@ -318,8 +324,6 @@ function prefetch(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: read
   prefetched.set(job.jobId, { next, reads: readChunk(deps, job, ids).catch(() => undefined) });
 }
 
-type Held = StoredContact & { held: ContactHold };
-
 /**
  * Held contacts, released together once `RELEASE_AT` of them have accumulated (fewer, fuller batch
  * writes; a hold then lasts a few steps, well within what writers wait) and before the summary.
@@ -328,24 +332,18 @@ type Held = StoredContact & { held: ContactHold };
  * `afterCommit` that did not finish) reads and releases every id its checkpoint lists instead.
  */
 const RELEASE_AT = 200;
-const holding = new Map<string, { step: number; held: Held[] }>();
+const holding = new Map<string, { step: number; held: HeldContact[] }>();
 /** The contacts a step staged, kept until its commit (`afterCommit`). */
-const staged = new Map<string, { step: number; held: Held[] }>();
+const staged = new Map<string, { step: number; held: HeldContact[] }>();
 
 /** What is held after the last committed step: known to this process, or read back and released. */
 async function heldNow(
   deps: Deps,
   job: JobRecord<RfmParams, RfmCheckpoint> & { checkpoint: RfmCheckpoint },
-): Promise<Held[]> {
+): Promise<HeldContact[]> {
   const known = holding.get(job.jobId);
   if (known?.step === job.step) return known.held;
-  if (job.checkpoint.held.length) {
-    const contacts = await getContacts(deps, job.tenantId, job.checkpoint.held, true);
-    await releaseHolds(
-      deps,
-      contacts.filter((c): c is Held => (c as StoredContact).held !== undefined),
-    );
-  }
+  await releaseStillHeld(deps, job.tenantId, job.checkpoint.held);
   holding.set(job.jobId, { step: job.step, held: [] });
   return [];
 }
@@ -392,7 +390,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     const { ids, ...scores } = await score(job, deps);
     const work = await workOrder(deps, job.tenantId, ids);
     const parts = await storeOrder(deps, job, work);
-    plans.set(job.jobId, { ...scores, work, settings: (await readSettings(deps, job.tenantId)).settings });
+    await keepPlan(job, deps, scores, work);
     return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
   },
 
@@ -424,7 +422,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
 
     // A contact still held (this step ran before and some of its transactions committed, or a run
     // that failed left it) is released first: its change is committed, only its entries are due.
-    const stale = chunk.map((f) => f.contact).filter((c): c is Held => c.held !== undefined);
+    const stale = chunk.map((f) => f.contact).filter((c): c is HeldContact => c.held !== undefined);
     if (stale.length) await releaseHolds(deps, stale);
 
     // Each changed contact is a group of its own, conditioned on its version: the groups may commit
@@ -470,7 +468,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
     // Contacts that move between the same funnel cells go into the same transaction, where their
     // moves on a cell merge into one write (the cells are shared; the profiles are not).
     changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    const held: Held[] = [];
+    const held: HeldContact[] = [];
     for (const { before, after } of changes) {
       const { stage, rfm } = after;
       uow.atomic();
@@ -522,11 +520,7 @@ export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
    */
   async onFailure(job, deps) {
     const ids = new Set([...job.checkpoint.held, ...(staged.get(job.jobId)?.held ?? []).map((c) => c.id)]);
-    const contacts = await getContacts(deps, job.tenantId, [...ids], true);
-    await releaseHolds(
-      deps,
-      contacts.filter((c): c is Held => (c as StoredContact).held?.job === job.jobId),
-    );
+    await releaseStillHeld(deps, job.tenantId, [...ids], job.jobId);
     for (const cache of [plans, prefetched, holding, staged]) cache.delete(job.jobId);
   },
 
