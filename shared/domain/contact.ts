@@ -1,3 +1,4 @@
+import { localDateOf } from './zone.js';
 /**
  * The contact as the domain sees it, and the pure rules around it: lifecycle stage, the
  * contact's place in the funnel aggregates and its list-index entries. No AWS imports.
@@ -125,7 +126,7 @@ export interface FunnelPlace {
 /** Where a contact counts in the funnel, and how much. Erased contacts count nowhere. */
 export function funnelPlace(contact: Contact, timeZone: string): FunnelPlace {
   return {
-    day: localDate(contact.addedAt, timeZone),
+    day: localDateOf(new Date(contact.addedAt), timeZone),
     dims: {
       channel: contact.channel,
       channelDetail: contact.channelDetail ?? NONE,
@@ -143,16 +144,6 @@ export function funnelPlace(contact: Contact, timeZone: string): FunnelPlace {
       gmv: contact.stats.spentMinor,
     },
   };
-}
-
-/** The calendar date of an instant in an IANA zone. */
-export function localDate(instant: string, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(new Date(instant));
 }
 
 /** The filterable values every list-index entry carries, so extra filters run on the index. */

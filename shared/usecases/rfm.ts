@@ -21,7 +21,6 @@ import {
   type Contact,
   type ContactRfm,
   funnelPlace,
-  localDate,
   NONE,
   SEGMENTS,
   type Segment,
@@ -36,6 +35,7 @@ import {
   type RfmOrder,
   scoreRfm,
 } from '../domain/rfm.js';
+import { localDateOf } from '../domain/zone.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { SegmentChanged, StageChanged } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
@@ -591,7 +591,7 @@ export async function requestRfmRun(deps: Deps, caller: Caller, asOfInput?: stri
   }
   const settings = await readSettings(deps, caller.tenantId);
   const uow = new UnitOfWork(deps.tableName);
-  const local = localDate(now.toISOString(), settings.settings.timezone);
+  const local = localDateOf(now, settings.settings.timezone);
   uow.put({ ...keys.rfmRunMarker(caller.tenantId, local), tenantId: caller.tenantId });
   const job = enqueueJob<RfmParams>(uow, deps, {
     tenantId: caller.tenantId,
