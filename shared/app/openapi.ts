@@ -1,8 +1,9 @@
 import * as z from 'zod/mini';
 import { publicEvents } from '../events/catalog.js';
-import { Problem } from '../schemas/common.js';
+import { Problem } from '../schemas/views/common.js';
 import '../zod.js';
 import { routes } from './declaration.js';
+import { responseOf } from './responses.js';
 import type { RouteDecl } from './types.js';
 
 const commonErrors: Record<number, string> = {
@@ -58,7 +59,7 @@ function rewriteRefs(value: unknown, rename: (id: string) => string): unknown {
 
 /**
  * The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with, so it
- * cannot disagree with them.
+ * cannot disagree with them; the success bodies come from `responses.ts` (answers are not parsed).
  */
 export function buildOpenApi(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -79,12 +80,11 @@ export function buildOpenApi(): Record<string, unknown> {
         });
       }
     }
+    const body = responseOf(routeKey);
     const responses: Record<string, unknown> = {
       [String(route.success.status)]: {
         description: route.success.description ?? 'Success',
-        ...(route.success.body
-          ? { content: { 'application/json': { schema: schema(route.success.body, 'output') } } }
-          : {}),
+        ...(body ? { content: { 'application/json': { schema: schema(body, 'output') } } } : {}),
       },
     };
     const statuses = new Set<number>(route.errors ?? []);

@@ -37,8 +37,12 @@ export interface RouteDecl<FnName extends string = string> {
   params?: z.ZodMiniObject;
   query?: z.ZodMiniObject;
   body?: z.ZodMiniType;
-  /** The success status and its body schema (none for 204). */
-  success: { status: number; body?: z.ZodMiniType; description?: string };
+  /**
+   * The success status. Its body schema is not here: only the OpenAPI document reads it, so it
+   * lives in `responses.ts` (a route whose status is not 204 must have one there), which no
+   * function bundle imports.
+   */
+  success: { status: number; description?: string };
   /** Extra statuses documented for this route beyond the common ones. */
   errors?: readonly number[];
 }

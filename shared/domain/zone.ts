@@ -1,4 +1,4 @@
-import { tzOffset } from '@date-fns/tz';
+import { tzOffset } from '@date-fns/tz/tzOffset';
 
 /**
  * Local wall-clock time in IANA zones, across DST changes: the zone's offset at an instant comes

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { int } from '../zod.js';
+import '../zod.js';
 
 /** Client-chosen ids: safe in keys and paths (no `#`, no `/`). */
 export const Id = z
@@ -14,21 +14,8 @@ export const Id = z
 export const ContactParams = z.strictObject({ id: Id });
 
 export const Instant = z.iso.datetime({ offset: true }).check(z.describe('RFC 3339 with offset'));
-export const InstantOut = z.string().check(z.describe('RFC 3339, UTC (Z)'));
-
-export const Problem = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: int(),
-    detail: z.string(),
-    errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
-  })
-  .register(z.globalRegistry, { id: 'Problem', description: 'RFC 9457 problem details' });
 
 export const Pagination = z.object({
   limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(200)), 50),
   cursor: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
-
-export const Health = z.object({ status: z.literal('ok') });

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import { CHANNELS, HOOKS, NONE, SEGMENTS, STAGES } from '../domain/contact.js';
 import { normaliseEmail, normalisePhone } from '../domain/phone.js';
-import { int } from '../zod.js';
-import { Id, Instant, InstantOut, Pagination } from './common.js';
+import '../zod.js';
+import { Id, Instant, Pagination } from './common.js';
 
 const notNone = (s: string) => s.trim().toLowerCase() !== NONE;
 const Text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
@@ -26,7 +26,7 @@ export const Phone = z.pipe(
 export const Email = z.pipe(z.email().check(z.maxLength(254)), z.transform(normaliseEmail));
 export const Tag = FreeText(64).check(z.refine((t) => !t.includes('/'), 'no "/" in a tag'));
 export const Tags = z.array(Tag).check(z.maxLength(50));
-const ContactStatus = () => z.enum(['active', 'lost']);
+export const ContactStatus = () => z.enum(['active', 'lost']);
 
 export const ContactInput = z
   .strictObject({
@@ -63,47 +63,6 @@ export const ContactPatch = z
   })
   .register(z.globalRegistry, { id: 'ContactPatch' });
 
-export const ContactView = z
-  .object({
-    id: Id,
-    name: z.string(),
-    phone: z.optional(z.string()),
-    email: z.optional(z.string()),
-    wechatId: z.optional(z.string()),
-    externalId: z.optional(z.string()),
-    accountId: z.optional(z.string()),
-    ownerStaffId: z.optional(z.string()),
-    channel: z.enum(CHANNELS),
-    channelDetail: z.optional(z.string()),
-    hook: z.optional(z.enum(HOOKS)),
-    tags: z.array(z.string()),
-    status: ContactStatus(),
-    addedAt: InstantOut,
-    lostAt: z.optional(InstantOut),
-    stage: z.enum(STAGES),
-    stats: z.object({
-      orders: int(),
-      spent: z.string(),
-      firstOrderAt: z.optional(InstantOut),
-      lastOrderAt: z.optional(InstantOut),
-    }),
-    rfm: z.optional(
-      z.object({
-        r: z.nullable(int()),
-        f: z.nullable(int()),
-        m: z.nullable(int()),
-        recencyDays: z.nullable(int()),
-        frequency: z.nullable(int()),
-        monetary: z.nullable(z.string()),
-        segment: z.enum([...SEGMENTS, NONE]),
-        computedAt: InstantOut,
-      }),
-    ),
-  })
-  .register(z.globalRegistry, { id: 'Contact' });
-
-export const ContactList = z.object({ items: z.array(ContactView), nextCursor: z.nullable(z.string()) });
-
 export const ContactQuery = z.strictObject({
   ...Pagination.shape,
   segment: z.optional(z.enum([...SEGMENTS, NONE])),
@@ -120,17 +79,6 @@ export const ContactQuery = z.strictObject({
 export const ContactBatch = z.strictObject({
   contacts: z.array(z.unknown()).check(z.minLength(1), z.maxLength(500)),
 });
-export const ContactBatchResult = z.object({
-  results: z.array(
-    z.object({
-      index: int(),
-      id: z.optional(z.string()),
-      status: z.enum(['created', 'exists', 'error']),
-      error: z.optional(z.string()),
-    }),
-  ),
-});
-
 export const ContactTagParams = z.strictObject({
   id: Id,
   tag: z.string().check(z.minLength(1), z.maxLength(64)),

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { int } from '../zod.js';
+import '../zod.js';
 
 export const FUNNEL_BY = [
   'channel',
@@ -34,45 +34,7 @@ export const FunnelQuery = z
     }),
   );
 
-const Figures = z.object({
-  contacts: int(),
-  retained: int(),
-  buyers: int(),
-  orders: int(),
-  gmv: z.string(),
-  retentionRate: z.nullable(z.number()),
-  conversionRate: z.nullable(z.number()),
-  ordersPerBuyer: z.nullable(z.number()),
-  aov: z.nullable(z.number()),
-});
-
-export const FunnelResult = z
-  .object({
-    from: z.string(),
-    to: z.string(),
-    total: Figures,
-    groups: z.array(z.extend(Figures, { key: z.string() })),
-  })
-  .register(z.globalRegistry, { id: 'Funnel' });
-
 export const CompareQuery = z.strictObject({
   a: z.string().check(z.minLength(1), z.maxLength(2000), z.describe('a URL-encoded funnel query')),
   b: z.string().check(z.minLength(1), z.maxLength(2000), z.describe('a URL-encoded funnel query')),
 });
-
-export const CompareResult = z
-  .object({
-    a: Figures,
-    b: Figures,
-    factors: z.array(
-      z.object({
-        name: z.enum(['contacts', 'retentionRate', 'conversionRate', 'ordersPerBuyer', 'aov']),
-        a: z.nullable(z.number()),
-        b: z.nullable(z.number()),
-        ratio: z.nullable(z.number()),
-        share: z.nullable(z.number()),
-      }),
-    ),
-    reason: z.optional(z.enum(['equal_gmv', 'zero_factor'])),
-  })
-  .register(z.globalRegistry, { id: 'FunnelComparison' });

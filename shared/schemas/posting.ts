@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { CATEGORIES, MIX_TOLERANCE, planProblems } from '../domain/posting.js';
 import { isClockTime } from '../domain/zone.js';
 import { int } from '../zod.js';
-import { Id, Instant, InstantOut, Pagination } from './common.js';
+import { Id, Instant, Pagination } from './common.js';
 import { TimeZone } from './settings.js';
 
 const ClockTime = z
@@ -11,17 +11,17 @@ const ClockTime = z
     z.refine(isClockTime, 'a clock time HH:MM (00:00–23:59)'),
     z.describe('Local wall-clock time HH:MM in the plan zone'),
   );
-const LocalDate = z.iso.date().check(z.describe('Calendar date YYYY-MM-DD in the plan zone'));
+export const LocalDate = z.iso.date().check(z.describe('Calendar date YYYY-MM-DD in the plan zone'));
 export const Category = z.enum(CATEGORIES);
 
 const Share = z.number().check(z.minimum(0), z.maximum(1));
-const Slot = z.strictObject({ start: ClockTime, end: ClockTime }).register(z.globalRegistry, {
+export const Slot = z.strictObject({ start: ClockTime, end: ClockTime }).register(z.globalRegistry, {
   id: 'PostingSlot',
   description:
     '`[start, end)` local time within one day. A start in a DST gap means the first valid instant after ' +
     'it; a time in a repeated hour means its first occurrence.',
 });
-const Mix = z
+export const Mix = z
   .strictObject({ engagement: Share, life: Share, product: Share })
   .check(z.describe(`Target shares of the three kinds of content; they sum to 1 (± ${MIX_TOLERANCE})`));
 
@@ -52,20 +52,6 @@ export const PostingPlanInput = z
       'Fields left out keep their current value (a new account starts on the defaults: the tenant zone at ' +
       'its creation, 07:00–08:30, 12:00–13:00, 18:00–19:30, 21:00–22:30, dailyMin 3, dailyMax 5, mix ⅓ each).',
   });
-
-export const PostingPlanView = z
-  .object({
-    accountId: Id,
-    timezone: z.string(),
-    slots: z.array(Slot),
-    dailyMin: int(),
-    dailyMax: int(),
-    mix: Mix,
-    updatedAt: z
-      .nullable(InstantOut)
-      .check(z.describe('null while the account is on the plan it was created with')),
-  })
-  .register(z.globalRegistry, { id: 'PostingPlan' });
 
 export const PostInput = z
   .strictObject({
@@ -105,25 +91,7 @@ export const PostPatch = z
     description: 'null clears a time; a post keeps at least one of plannedAt and publishedAt.',
   });
 
-export const PostView = z
-  .object({
-    id: Id,
-    accountId: Id,
-    category: Category,
-    plannedAt: z.optional(InstantOut),
-    publishedAt: z.optional(InstantOut),
-    text: z.optional(z.string()),
-    likes: int(),
-    comments: int(),
-    time: InstantOut.check(z.describe('publishedAt ?? plannedAt')),
-    date: LocalDate.check(z.describe("The post time's date in the plan zone")),
-    createdAt: InstantOut,
-    updatedAt: InstantOut,
-  })
-  .register(z.globalRegistry, { id: 'Post' });
-
 export const PostParams = z.strictObject({ id: Id });
-export const PostList = z.object({ items: z.array(PostView), nextCursor: z.nullable(z.string()) });
 
 const DateOrInstant = z
   .union([LocalDate, Instant])
@@ -145,67 +113,9 @@ export const ReminderQuery = z.strictObject({
   since: z.optional(Instant).check(z.describe('Reminders with dueAt at or after this instant')),
 });
 
-export const ReminderView = z
-  .object({
-    id: Id,
-    accountId: Id,
-    date: LocalDate,
-    slot: z.object({ start: z.string(), end: z.string() }),
-    dueAt: InstantOut.check(z.describe("The slot's start instant")),
-    postsToday: int().check(z.describe('Posts dated that day (planned or published) when reminded')),
-    dailyMin: int(),
-    dailyMax: int(),
-    suggestedCategory: Category,
-  })
-  .register(z.globalRegistry, { id: 'Reminder' });
-export const ReminderList = z.object({ items: z.array(ReminderView), nextCursor: z.nullable(z.string()) });
-
 export const InsightsQuery = z.strictObject({
   accountId: Id,
   days: z
     ._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(366)), 28)
     .check(z.describe('Window: the last `days` × 24 h')),
 });
-
-const EngagementCell = {
-  posts: int().check(z.describe('Published posts')),
-  engagement: int().check(z.describe('Likes + comments of those posts')),
-  meanEngagement: z.nullable(z.number()).check(z.describe('engagement / posts; null without posts')),
-};
-const Shares = z.object({ engagement: z.number(), life: z.number(), product: z.number() });
-const SlotOut = () => z.object({ start: z.string(), end: z.string() });
-
-export const InsightsView = z
-  .object({
-    accountId: Id,
-    timezone: z.string(),
-    from: InstantOut.check(z.describe('Window start (exclusive): now − days × 86,400,000 ms')),
-    to: InstantOut.check(z.describe('Window end (inclusive): now')),
-    days: int(),
-    published: int().check(z.describe('Published posts of the window (engagement is over these)')),
-    bySlot: z
-      .array(z.object({ slot: z.nullable(SlotOut()), ...EngagementCell }))
-      .check(
-        z.describe("Per plan slot by the post's local time; `slot: null` groups posts outside every slot"),
-      ),
-    byCategory: z.array(z.object({ category: Category, ...EngagementCell })),
-    recommendedSlots: z
-      .array(z.object({ slot: SlotOut(), ...EngagementCell }))
-      .check(
-        z.describe(
-          'Slots with ≥ 5 published posts, best mean engagement first; the plan slots while no slot has 5',
-        ),
-      ),
-    recommendationBasis: z.enum(['engagement', 'plan']),
-    mix: z.object({
-      posts: int().check(z.describe('Every post of the window, planned or published')),
-      target: Shares,
-      actual: z.object({
-        engagement: z.nullable(z.number()),
-        life: z.nullable(z.number()),
-        product: z.nullable(z.number()),
-      }),
-      counts: z.object({ engagement: int(), life: int(), product: int() }),
-    }),
-  })
-  .register(z.globalRegistry, { id: 'PostingInsights' });

@@ -1,26 +1,19 @@
 import * as z from 'zod/mini';
 import { isCurrency, isTimeZone } from '../domain/locale.js';
 import { int } from '../zod.js';
+import type { Settings as SettingsView } from './views/settings.js';
 
 export const TimeZone = z.string().check(z.refine(isTimeZone, 'an IANA time zone such as Asia/Shanghai'));
 export const Currency = z.string().check(z.refine(isCurrency, 'an ISO 4217 currency code such as CNY'));
 
-const WindowDays = () => int().check(z.minimum(1), z.maximum(3660));
-const LoyalMinOrders = () => int().check(z.minimum(2), z.maximum(1000));
+export const WindowDays = () => int().check(z.minimum(1), z.maximum(3660));
+export const LoyalMinOrders = () => int().check(z.minimum(2), z.maximum(1000));
 
-export const Settings = z
-  .object({
-    timezone: TimeZone,
-    currency: Currency,
-    rfm: z.strictObject({ windowDays: WindowDays() }),
-    lifecycle: z.strictObject({
-      loyalMinOrders: LoyalMinOrders(),
-      loyalWithinDays: WindowDays(),
-    }),
-  })
-  .register(z.globalRegistry, { id: 'Settings' });
-
-export type Settings = z.infer<typeof Settings>;
+/**
+ * A tenant's settings, as stored and as `GET /v1/settings` answers them; the schema is a view
+ * (`./views/settings.ts`), which only the OpenAPI document builds.
+ */
+export type Settings = z.infer<typeof SettingsView>;
 
 /** PUT body: fields left out keep their current value. */
 export const SettingsInput = z

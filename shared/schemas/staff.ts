@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod.js';
-import { Id, InstantOut, Pagination } from './common.js';
+import { Id, Pagination } from './common.js';
 
 const Name = () => z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 
@@ -13,16 +13,6 @@ export const StaffPatch = z
     status: z.optional(z.enum(['active', 'left'])),
   })
   .register(z.globalRegistry, { id: 'StaffPatch' });
-export const StaffView = z
-  .object({
-    id: Id,
-    name: z.string(),
-    status: z.enum(['active', 'left']),
-    createdAt: InstantOut,
-    updatedAt: InstantOut,
-  })
-  .register(z.globalRegistry, { id: 'Staff' });
-export const StaffList = z.object({ items: z.array(StaffView), nextCursor: z.nullable(z.string()) });
 export const StaffParams = z.strictObject({ id: Id });
 export const StaffQuery = z.strictObject(Pagination.shape);
 export const HandoverInput = z.strictObject({ toStaffId: Id });
@@ -43,15 +33,4 @@ export const AccountPatch = z
     operatorStaffId: z.optional(Id),
   })
   .register(z.globalRegistry, { id: 'AccountPatch' });
-export const AccountView = z
-  .object({
-    id: Id,
-    name: z.string(),
-    platform: Platform,
-    operatorStaffId: Id,
-    createdAt: InstantOut,
-    updatedAt: InstantOut,
-  })
-  .register(z.globalRegistry, { id: 'Account' });
-export const AccountList = z.object({ items: z.array(AccountView), nextCursor: z.nullable(z.string()) });
 export const AccountParams = z.strictObject({ id: Id });

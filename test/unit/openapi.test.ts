@@ -2,6 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { routes } from '../../shared/app/declaration.js';
 import { buildEventSchemas, buildOpenApi } from '../../shared/app/openapi.js';
+import { responses } from '../../shared/app/responses.js';
 import { publicEvents } from '../../shared/events/catalog.js';
 
 describe('OpenAPI document', () => {
@@ -15,16 +16,31 @@ describe('OpenAPI document', () => {
     expect(validator.version).toBe('3.1');
   });
 
-  it('documents every declared route with its method, roles and success status', () => {
+  it('documents every declared route with its method, roles, success status and success body', () => {
     const doc = buildOpenApi() as { paths: Record<string, Record<string, Record<string, unknown>>> };
 
     for (const [routeKey, route] of Object.entries(routes)) {
       const [method, path] = routeKey.split(' ') as [string, string];
       const operation = doc.paths[path]?.[method.toLowerCase()];
       expect(operation, routeKey).toBeDefined();
-      expect(Object.keys(operation!.responses as object)).toContain(String(route.success.status));
+      const responses = operation!.responses as Record<
+        string,
+        { content?: Record<string, { schema?: unknown }> }
+      >;
+      expect(Object.keys(responses)).toContain(String(route.success.status));
+      const success = responses[String(route.success.status)]!;
+      if (route.success.status === 204) expect(success.content, routeKey).toBeUndefined();
+      else expect(success.content?.['application/json']?.schema, routeKey).toBeDefined();
       if (route.auth === 'jwt') expect(operation!['x-siyu-roles']).toEqual(route.roles);
     }
+  });
+
+  it('has a success body schema for exactly the routes that answer with a body', () => {
+    const answering = Object.entries(routes)
+      .filter(([, route]) => route.success.status !== 204)
+      .map(([routeKey]) => routeKey);
+
+    expect(Object.keys(responses).sort()).toEqual(answering.sort());
   });
 
   it("publishes each public event's data schema", () => {

@@ -1,4 +1,4 @@
-import { Job, JobAccepted, JobParams, RfmRunInput } from '../../schemas/jobs.js';
+import { JobParams, RfmRunInput } from '../../schemas/jobs.js';
 import { jwt, routesOf } from './access.js';
 
 /** The routes of the `jobs` function (part of the app declaration, `../declaration.ts`). */
@@ -9,7 +9,7 @@ export const jobsRoutes = routesOf('jobs', {
       'Start an RFM and lifecycle run at asOf (default now); runs of a tenant queue one behind the other',
     tags: ['jobs', 'segments'],
     body: RfmRunInput,
-    success: { status: 202, body: JobAccepted },
+    success: { status: 202 },
     errors: [409],
   },
   'GET /v1/jobs/{jobId}': {
@@ -17,7 +17,7 @@ export const jobsRoutes = routesOf('jobs', {
     summary: "A job's status, progress and result",
     tags: ['jobs'],
     params: JobParams,
-    success: { status: 200, body: Job },
+    success: { status: 200 },
     errors: [404],
   },
 });

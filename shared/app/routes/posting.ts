@@ -1,15 +1,10 @@
 import {
   InsightsQuery,
-  InsightsView,
   PostInput,
   PostingPlanInput,
-  PostingPlanView,
-  PostList,
   PostParams,
   PostPatch,
   PostQuery,
-  PostView,
-  ReminderList,
   ReminderQuery,
 } from '../../schemas/posting.js';
 import { AccountParams } from '../../schemas/staff.js';
@@ -22,7 +17,7 @@ export const postingRoutes = routesOf('posting', {
     summary: "An account's posting plan (staff: accounts they operate)",
     tags: ['posting'],
     params: AccountParams,
-    success: { status: 200, body: PostingPlanView },
+    success: { status: 200 },
     errors: [404],
   },
   'PUT /v1/accounts/{id}/posting-plan': {
@@ -31,7 +26,7 @@ export const postingRoutes = routesOf('posting', {
     tags: ['posting'],
     params: AccountParams,
     body: PostingPlanInput,
-    success: { status: 200, body: PostingPlanView },
+    success: { status: 200 },
     errors: [404, 409],
   },
   'POST /v1/posts': {
@@ -39,7 +34,7 @@ export const postingRoutes = routesOf('posting', {
     summary: 'Log a planned or published moments post of an account (staff: accounts they operate)',
     tags: ['posting'],
     body: PostInput,
-    success: { status: 201, body: PostView },
+    success: { status: 201 },
     errors: [404],
   },
   'PATCH /v1/posts/{id}': {
@@ -48,7 +43,7 @@ export const postingRoutes = routesOf('posting', {
     tags: ['posting'],
     params: PostParams,
     body: PostPatch,
-    success: { status: 200, body: PostView },
+    success: { status: 200 },
     errors: [404, 409],
   },
   'GET /v1/posts': {
@@ -56,7 +51,7 @@ export const postingRoutes = routesOf('posting', {
     summary: "An account's posts by time (`from`/`to`: instants or plan-zone dates, inclusive)",
     tags: ['posting'],
     query: PostQuery,
-    success: { status: 200, body: PostList },
+    success: { status: 200 },
     errors: [404],
   },
   'GET /v1/reminders': {
@@ -64,7 +59,7 @@ export const postingRoutes = routesOf('posting', {
     summary: 'Posting reminders with dueAt at or after `since`, oldest first (staff: accounts they operate)',
     tags: ['posting'],
     query: ReminderQuery,
-    success: { status: 200, body: ReminderList },
+    success: { status: 200 },
     errors: [404],
   },
   'GET /v1/posting/insights': {
@@ -72,7 +67,7 @@ export const postingRoutes = routesOf('posting', {
     summary: 'Engagement by slot and category, recommended slots and actual mix of an account',
     tags: ['posting'],
     query: InsightsQuery,
-    success: { status: 200, body: InsightsView },
+    success: { status: 200 },
     errors: [404],
   },
 });

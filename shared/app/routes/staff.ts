@@ -1,17 +1,12 @@
-import { JobAccepted } from '../../schemas/jobs.js';
 import {
   AccountInput,
-  AccountList,
   AccountParams,
   AccountPatch,
-  AccountView,
   HandoverInput,
   StaffInput,
-  StaffList,
   StaffParams,
   StaffPatch,
   StaffQuery,
-  StaffView,
 } from '../../schemas/staff.js';
 import { jwt, routesOf } from './access.js';
 
@@ -22,7 +17,7 @@ export const staffRoutes = routesOf('staff', {
     summary: "Add a staff member (`id` is the person's token `sub`)",
     tags: ['staff'],
     body: StaffInput,
-    success: { status: 201, body: StaffView },
+    success: { status: 201 },
     errors: [409],
   },
   'GET /v1/staff': {
@@ -30,14 +25,14 @@ export const staffRoutes = routesOf('staff', {
     summary: 'List staff',
     tags: ['staff'],
     query: StaffQuery,
-    success: { status: 200, body: StaffList },
+    success: { status: 200 },
   },
   'GET /v1/staff/{id}': {
     ...jwt(['admin', 'staff']),
     summary: 'A staff member',
     tags: ['staff'],
     params: StaffParams,
-    success: { status: 200, body: StaffView },
+    success: { status: 200 },
     errors: [404],
   },
   'PATCH /v1/staff/{id}': {
@@ -46,7 +41,7 @@ export const staffRoutes = routesOf('staff', {
     tags: ['staff'],
     params: StaffParams,
     body: StaffPatch,
-    success: { status: 200, body: StaffView },
+    success: { status: 200 },
     errors: [404],
   },
   'POST /v1/staff/{id}/handover': {
@@ -55,7 +50,7 @@ export const staffRoutes = routesOf('staff', {
     tags: ['staff'],
     params: StaffParams,
     body: HandoverInput,
-    success: { status: 202, body: JobAccepted },
+    success: { status: 202 },
     errors: [404],
   },
   'POST /v1/accounts': {
@@ -63,7 +58,7 @@ export const staffRoutes = routesOf('staff', {
     summary: 'Add a company-owned WeChat/WeCom account',
     tags: ['accounts'],
     body: AccountInput,
-    success: { status: 201, body: AccountView },
+    success: { status: 201 },
     errors: [409],
   },
   'GET /v1/accounts': {
@@ -71,14 +66,14 @@ export const staffRoutes = routesOf('staff', {
     summary: 'List company accounts',
     tags: ['accounts'],
     query: StaffQuery,
-    success: { status: 200, body: AccountList },
+    success: { status: 200 },
   },
   'GET /v1/accounts/{id}': {
     ...jwt(['admin', 'staff']),
     summary: 'A company account',
     tags: ['accounts'],
     params: AccountParams,
-    success: { status: 200, body: AccountView },
+    success: { status: 200 },
     errors: [404],
   },
   'PATCH /v1/accounts/{id}': {
@@ -87,7 +82,7 @@ export const staffRoutes = routesOf('staff', {
     tags: ['accounts'],
     params: AccountParams,
     body: AccountPatch,
-    success: { status: 200, body: AccountView },
+    success: { status: 200 },
     errors: [404],
   },
 });

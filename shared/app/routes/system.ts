@@ -1,6 +1,3 @@
-import * as z from 'zod/mini';
-import { Health } from '../../schemas/common.js';
-import '../../zod.js';
 import { open, routesOf } from './access.js';
 
 /** The routes of the `system` function (part of the app declaration, `../declaration.ts`). */
@@ -9,18 +6,18 @@ export const systemRoutes = routesOf('system', {
     ...open,
     summary: 'Liveness check',
     tags: ['system'],
-    success: { status: 200, body: Health },
+    success: { status: 200 },
   },
   'GET /v1/openapi.json': {
     ...open,
     summary: 'This OpenAPI 3.1 document',
     tags: ['system'],
-    success: { status: 200, body: z.record(z.string(), z.unknown()) },
+    success: { status: 200 },
   },
   'GET /v1/events.json': {
     ...open,
     summary: "JSON Schema of each event's data, by detail-type",
     tags: ['system'],
-    success: { status: 200, body: z.record(z.string(), z.unknown()) },
+    success: { status: 200 },
   },
 });

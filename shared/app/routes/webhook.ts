@@ -1,4 +1,4 @@
-import { WebhookAnswer, WebhookParams } from '../../schemas/shops.js';
+import { WebhookParams } from '../../schemas/shops.js';
 import { routesOf } from './access.js';
 
 /** The routes of the `webhook` function (part of the app declaration, `../declaration.ts`). */
@@ -9,7 +9,7 @@ export const webhookRoutes = routesOf('webhook', {
     summary: 'Shop webhook (generic, Shopify, WooCommerce, Youzan); the signature is the authentication',
     tags: ['webhooks'],
     params: WebhookParams,
-    success: { status: 200, body: WebhookAnswer, description: 'recorded, duplicate or ignored' },
+    success: { status: 200, description: 'recorded, duplicate or ignored' },
     errors: [401],
   },
 });
