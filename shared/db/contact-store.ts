@@ -408,6 +408,12 @@ export function stageHeldChange(
 }
 
 /**
+ * BatchWrite calls of a release in flight at once: a run releases while its next steps read and
+ * commit, and DynamoDB serves batch writes alongside reads well.
+ */
+const RELEASE_IN_FLIGHT = 8;
+
+/**
  * What finishes held changes (`stageHeldChange`) and releases the contacts: each one's list and
  * search entries from the stage and rfm before to those now, and only once all of those are
  * written, the profiles without `held` (a released contact is open to other writers, whose entries
@@ -435,8 +441,8 @@ export async function releaseHolds(
     for (const Item of puts) entries.push({ PutRequest: { Item } });
     profiles.push({ PutRequest: { Item: { ...contactKeys.profile(after.tenantId, after.id), ...after } } });
   }
-  await batchWriteAll(deps, entries);
-  await batchWriteAll(deps, profiles);
+  await batchWriteAll(deps, entries, RELEASE_IN_FLIGHT);
+  await batchWriteAll(deps, profiles, RELEASE_IN_FLIGHT);
 }
 
 /**

@@ -137,20 +137,21 @@ export function scoreRfm(contacts: readonly RfmContact[], options: RfmOptions): 
   };
 }
 
+/** The score of a contact without orders that count in the window. */
+export const UNSCORED: Readonly<RfmScore> = {
+  r: null,
+  f: null,
+  m: null,
+  recencyDays: null,
+  frequency: null,
+  monetaryMinor: null,
+  segment: NONE,
+};
+
 /** One contact's row of a columnar result. */
 export function rfmOf(table: RfmTable, index: number): RfmScore {
   const code = table.segment[index]!;
-  if (code === NOT_SCORED) {
-    return {
-      r: null,
-      f: null,
-      m: null,
-      recencyDays: null,
-      frequency: null,
-      monetaryMinor: null,
-      segment: NONE,
-    };
-  }
+  if (code === NOT_SCORED) return { ...UNSCORED };
   return {
     r: table.r[index]!,
     f: table.f[index]!,

@@ -46,13 +46,18 @@ export interface JobDefinition<P = unknown, C = unknown, D = unknown> {
   /**
    * Idempotent work that follows a committed step (`job` is the record as committed). If it does
    * not complete (a crash, a fault), the next step must finish it: the committed checkpoint says what.
+   * Work it leaves running (`background`) overlaps the next steps: the runner waits for it before it
+   * commits the finishing step and before it stops running the job for any reason (a failure of it
+   * then stops the job like a failed step), so it never outlives the invocation. Until it has
+   * landed, the checkpoints committed meanwhile must still say what it does; a later step or
+   * `afterCommit` that needs it done waits for it itself.
    */
   afterCommit?(
     job: JobRecord<P, C> & { checkpoint: C },
     deps: D,
     /** `pausing`: the runner yields next, and another invocation continues the job. */
     context: { pausing: boolean },
-  ): Promise<void>;
+  ): Promise<{ background?: Promise<void> } | undefined>;
   /**
    * Undoes what must not outlive a job that fails (`job` as last committed): called before the job
    * is marked failed; its own failure is logged and does not keep the job from failing.

@@ -68,6 +68,14 @@ export async function runJob<D extends Deps>(
   if (!(await acquireLease(deps, job, options))) return 'busy';
   job = (await getJob(deps, ref.tenantId, ref.jobId)) as JobRecord;
 
+  // What afterCommit left running: waited for before the finishing commit and on every way out.
+  let background: Promise<void> | undefined;
+  const settle = async (failOnError: boolean) => {
+    const work = background;
+    background = undefined;
+    if (failOnError) await work;
+    else await work?.catch(() => undefined);
+  };
   try {
     if (job.checkpoint === undefined) {
       const begun = await definition.begin(job, deps);
@@ -81,6 +89,7 @@ export async function runJob<D extends Deps>(
     let busy = 0;
     while (true) {
       if (options.remainingMs() < options.reserveMs) {
+        await settle(true);
         await yieldJob(deps, job, options);
         return 'yielded';
       }
@@ -122,6 +131,8 @@ export async function runJob<D extends Deps>(
         uow.delete(keys.activeJob(job.tenantId, job.jobId));
         await wakeNext(deps, job, uow);
       }
+      // A job is not marked done while work of its own is still running.
+      if (finishing) await settle(true);
       try {
         await uow.commit(deps.db);
       } catch (error) {
@@ -133,11 +144,19 @@ export async function runJob<D extends Deps>(
       busy = 0;
       job = { ...job, checkpoint: outcome.checkpoint, step: job.step + 1, progress: outcome.progress };
       if (finishing) return 'succeeded';
-      await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps, {
+      const after = await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps, {
         pausing: options.remainingMs() < options.reserveMs,
       });
+      if (after?.background) {
+        background = background
+          ? Promise.all([background, after.background]).then(() => undefined)
+          : after.background;
+        // Awaited later: a failure meanwhile is not an unhandled rejection.
+        background.catch(() => undefined);
+      }
     }
   } catch (error) {
+    await settle(false);
     if (error instanceof LeaseLost) return 'busy';
     // The lease expires and the sweeper resumes the job.
     if (isTransientAwsError(error) || error instanceof ServiceUnavailableError) throw error;

@@ -34,6 +34,7 @@ import {
   type RfmMeans,
   type RfmOrder,
   scoreRfm,
+  UNSCORED,
 } from '../domain/rfm.js';
 import { localDateOf } from '../domain/zone.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
@@ -65,8 +66,17 @@ interface RfmCheckpoint {
   events: number;
 }
 
-/** Contacts one step reads and (where changed) writes. */
-const CHUNK = 50;
+/** How a run cuts its work (`rfmJob` runs with `DEFAULT_TUNING`). */
+export interface RfmTuning {
+  /** Contacts one step reads and (where changed) writes. */
+  chunk: number;
+  /** Held contacts that accumulate before they are released together (`afterCommit`). */
+  releaseAt: number;
+  /** Chunks read ahead of the step that needs them (`readAhead`). */
+  readAhead: number;
+}
+
+const DEFAULT_TUNING: RfmTuning = { chunk: 50, releaseAt: 200, readAhead: 4 };
 const READ_CONCURRENCY = 16;
 /** Transactions of a step in flight at once (see `UnitOfWork.independentGroups`). */
 const COMMIT_CONCURRENCY = 4;
@@ -305,36 +315,63 @@ async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly st
 }
 
 /**
- * The next chunk's reads, started while the runner commits the current one (the chunks hold
- * different contacts). Used once, by the step that starts at position `next`; a step run again
- * after a conflict, or a new process, reads afresh.
+ * Reads ahead: the next `readAhead` chunks' reads, one chunk after the other, started while the
+ * runner commits the current step and releases held contacts (batch writes, which DynamoDB serves
+ * alongside reads far better than alongside transactions). The chunks hold different contacts; a
+ * contact changed since it was read fails its step's version condition, and the step runs again
+ * with fresh reads. Each read is used once, by the step that starts at its position; a step run
+ * again, or a new process, reads afresh.
  */
-const prefetched = new Map<string, { next: number; reads: Promise<ContactFacts[] | undefined> }>();
+const prefetched = new Map<string, Map<number, Promise<ContactFacts[] | undefined>>>();
 
 function chunkReads(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: readonly string[]) {
   const ahead = prefetched.get(job.jobId);
-  prefetched.delete(job.jobId);
-  const reads = ahead?.next === next ? ahead.reads : undefined;
+  const reads = ahead?.get(next);
+  ahead?.delete(next);
   return reads ? reads.then((facts) => facts ?? readChunk(deps, job, ids)) : readChunk(deps, job, ids);
 }
 
-function prefetch(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: readonly string[]) {
-  if (ids.length === 0) return;
-  // A failed prefetch is read again by the step that needs it.
-  prefetched.set(job.jobId, { next, reads: readChunk(deps, job, ids).catch(() => undefined) });
+/** Starts the reads of the chunks after position `next` that are not read yet, each after the one before. */
+function readAhead(
+  deps: Deps,
+  job: JobRecord<RfmParams>,
+  work: readonly string[],
+  next: number,
+  { chunk, readAhead: depth }: RfmTuning,
+) {
+  const ahead = prefetched.get(job.jobId) ?? new Map<number, Promise<ContactFacts[] | undefined>>();
+  prefetched.set(job.jobId, ahead);
+  for (const position of ahead.keys()) if (position < next) ahead.delete(position);
+  let before: Promise<unknown> = Promise.resolve();
+  for (let i = 0, at = next; i < depth && at < work.length; i++, at += chunk) {
+    const started = ahead.get(at);
+    if (started) {
+      before = started;
+      continue;
+    }
+    const ids = work.slice(at, at + chunk);
+    // A failed read is read again by the step that needs it.
+    const reads = before.then(() => readChunk(deps, job, ids)).catch(() => undefined);
+    ahead.set(at, reads);
+    before = reads;
+  }
 }
 
 /**
- * Held contacts, released together once `RELEASE_AT` of them have accumulated (fewer, fuller batch
+ * Held contacts, released together once `releaseAt` of them have accumulated (fewer, fuller batch
  * writes; a hold then lasts a few steps, well within what writers wait) and before the summary.
  * `holding` is what this process knows is held after the commit of step `step`: the contacts to
  * release, with their stored profiles. A step whose number does not match (a new process, or an
  * `afterCommit` that did not finish) reads and releases every id its checkpoint lists instead.
  */
-const RELEASE_AT = 200;
 const holding = new Map<string, { step: number; held: HeldContact[] }>();
 /** The contacts a step staged, kept until its commit (`afterCommit`). */
 const staged = new Map<string, { step: number; held: HeldContact[] }>();
+/**
+ * The release `afterCommit` left running, while it runs: its ids stay in the checkpoints (still
+ * held, as far as a resumed run knows) until it has landed.
+ */
+const releasing = new Map<string, { ids: string[]; done: Promise<void> }>();
 
 /** What is held after the last committed step: known to this process, or read back and released. */
 async function heldNow(
@@ -378,166 +415,187 @@ const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
  *     monetary or stage changed is written. Its profile (holding the contact, `stageHeldChange`),
  *     funnel cells and `SegmentChanged` / `StageChanged` events go in one atomic group each,
  *     committed with the checkpoint; then, once enough are held, their list and search entries and
- *     the release of the holds are batch writes (`afterCommit`, or the next step after a crash).
+ *     the release of the holds are batch writes behind the next steps (`afterCommit`, or the next
+ *     step after a crash).
  *     A rerun of the same asOf therefore writes nothing; a resumed run skips what is done.
  *  3. A last step of its own, once every contact write is done, records the counts and means
  *     `GET /v1/segments` serves.
  */
-export const rfmJob: JobDefinition<RfmParams, RfmCheckpoint, Deps> = {
-  kind: RFM_KIND,
+export const rfmJob = rfmJobWith(DEFAULT_TUNING);
 
-  async begin(job, deps) {
-    const { ids, ...scores } = await score(job, deps);
-    const work = await workOrder(deps, job.tenantId, ids);
-    const parts = await storeOrder(deps, job, work);
-    await keepPlan(job, deps, scores, work);
-    return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
-  },
+/** The run with its work cut another way (tests reach every path on a few contacts with small ones). */
+export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheckpoint, Deps> {
+  return {
+    kind: RFM_KIND,
 
-  async step(job, deps, uow) {
-    const p = await plan(job, deps);
-    const cp = job.checkpoint;
-    const stillHeld = await heldNow(deps, job);
-    const { asOf, windowDays } = job.params;
-    const total = Math.max(job.progress.total, p.work.length);
-    if (cp.next >= p.work.length) {
-      // A step of its own: the stage counts read the indexes, so every contact write is done.
-      await releaseHolds(deps, stillHeld);
-      await stageSummary(uow, job, deps, p, p.settings.currency, windowDays);
-      plans.delete(job.jobId);
-      prefetched.delete(job.jobId);
-      holding.delete(job.jobId);
-      return {
-        checkpoint: { ...cp, held: [] },
-        progress: { done: p.work.length, total },
-        finished: true,
-        result: { scored: p.scored, written: cp.written, events: cp.events },
-      };
-    }
-    const ids = p.work.slice(cp.next, cp.next + CHUNK);
-    const next = cp.next + ids.length;
-    const asOfMs = Date.parse(asOf);
-    const chunk = await chunkReads(deps, job, cp.next, ids);
-    prefetch(deps, job, next, p.work.slice(next, next + CHUNK));
+    async begin(job, deps) {
+      const { ids, ...scores } = await score(job, deps);
+      const work = await workOrder(deps, job.tenantId, ids);
+      const parts = await storeOrder(deps, job, work);
+      await keepPlan(job, deps, scores, work);
+      return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
+    },
 
-    // A contact still held (this step ran before and some of its transactions committed, or a run
-    // that failed left it) is released first: its change is committed, only its entries are due.
-    const stale = chunk.map((f) => f.contact).filter((c): c is HeldContact => c.held !== undefined);
-    if (stale.length) await releaseHolds(deps, stale);
+    async step(job, deps, uow) {
+      const p = await plan(job, deps);
+      const cp = job.checkpoint;
+      const stillHeld = await heldNow(deps, job);
+      const { asOf, windowDays } = job.params;
+      const total = Math.max(job.progress.total, p.work.length);
+      if (cp.next >= p.work.length) {
+        // A step of its own: the stage counts read the indexes, so every contact write is done.
+        await releasing.get(job.jobId)?.done;
+        await releaseHolds(deps, stillHeld);
+        await stageSummary(uow, job, deps, p, p.settings.currency, windowDays);
+        for (const cache of [plans, prefetched, holding, releasing]) cache.delete(job.jobId);
+        return {
+          checkpoint: { ...cp, held: [] },
+          progress: { done: p.work.length, total },
+          finished: true,
+          result: { scored: p.scored, written: cp.written, events: cp.events },
+        };
+      }
+      const ids = p.work.slice(cp.next, cp.next + tuning.chunk);
+      const next = cp.next + ids.length;
+      const asOfMs = Date.parse(asOf);
+      const chunk = await chunkReads(deps, job, cp.next, ids);
+      readAhead(deps, job, p.work, next, tuning);
 
-    // Each changed contact is a group of its own, conditioned on its version: the groups may commit
-    // side by side, and the checkpoint, in the last transaction, only after all of them.
-    uow.independentGroups(COMMIT_CONCURRENCY);
-    let written = 0;
-    let events = 0;
-    const now = deps.now().toISOString();
-    const { timezone, lifecycle } = p.settings;
-    const changes: { before: Contact; after: Contact; order: string }[] = [];
-    for (const { contact: read, orders } of chunk) {
-      const { held: _held, ...before } = read;
-      const score = p.scores.get(before.id);
-      const rfm: ContactRfm | undefined = score
-        ? {
-            r: score.r,
-            f: score.f,
-            m: score.m,
-            recencyDays: score.recencyDays,
-            frequency: score.frequency,
-            monetaryMinor: score.monetaryMinor,
-            segment: score.segment,
-            computedAt: asOf,
-          }
-        : before.rfm
+      // A contact still held (this step ran before and some of its transactions committed, or a run
+      // that failed left it) is released first: its change is committed, only its entries are due.
+      const stale = chunk.map((f) => f.contact).filter((c): c is HeldContact => c.held !== undefined);
+      if (stale.length) await releaseHolds(deps, stale);
+
+      // Each changed contact is a group of its own, conditioned on its version: the groups may commit
+      // side by side, and the checkpoint, in the last transaction, only after all of them.
+      uow.independentGroups(COMMIT_CONCURRENCY);
+      let written = 0;
+      let events = 0;
+      const now = deps.now().toISOString();
+      const { timezone, lifecycle } = p.settings;
+      const changes: { before: Contact; after: Contact; order: string }[] = [];
+      for (const { contact: read, orders } of chunk) {
+        const { held: _held, ...before } = read;
+        const score = p.scores.get(before.id);
+        const rfm: ContactRfm | undefined = score
           ? {
-              r: null,
-              f: null,
-              m: null,
-              recencyDays: null,
-              frequency: null,
-              monetaryMinor: null,
-              segment: NONE,
+              r: score.r,
+              f: score.f,
+              m: score.m,
+              recencyDays: score.recencyDays,
+              frequency: score.frequency,
+              monetaryMinor: score.monetaryMinor,
+              segment: score.segment,
               computedAt: asOf,
             }
-          : undefined;
-      const stage = lifecycleStage(orders, asOfMs, lifecycle);
-      const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
-      if (!rfmChanged && stage === before.stage) continue;
-      const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };
-      changes.push({ before, after, order: packingOrder(before, after, timezone) });
-    }
-    // Contacts that move between the same funnel cells go into the same transaction, where their
-    // moves on a cell merge into one write (the cells are shared; the profiles are not).
-    changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    const held: HeldContact[] = [];
-    for (const { before, after } of changes) {
-      const { stage, rfm } = after;
-      uow.atomic();
-      held.push(stageHeldChange(uow, { before, after, timeZone: timezone, at: now, job: job.jobId }));
-      written++;
-      const fromSegment = before.rfm?.segment ?? null;
-      if (rfm && rfm.segment !== fromSegment) {
-        uow.emit(
-          makeEvent(SegmentChanged, job.tenantId, {
-            contactId: before.id,
-            from: fromSegment,
-            to: rfm.segment,
-            asOf,
-          }),
-        );
-        events++;
+          : before.rfm
+            ? { ...UNSCORED, computedAt: asOf }
+            : undefined;
+        const stage = lifecycleStage(orders, asOfMs, lifecycle);
+        const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
+        if (!rfmChanged && stage === before.stage) continue;
+        const after: Contact = { ...before, stage, ...(rfm && rfmChanged ? { rfm } : {}) };
+        changes.push({ before, after, order: packingOrder(before, after, timezone) });
       }
-      if (stage !== before.stage) {
-        uow.emit(
-          makeEvent(StageChanged, job.tenantId, {
-            contactId: before.id,
-            from: before.stage,
-            to: stage,
-            asOf,
-          }),
-        );
-        events++;
+      // Contacts that move between the same funnel cells go into the same transaction, where their
+      // moves on a cell merge into one write (the cells are shared; the profiles are not).
+      changes.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+      const held: HeldContact[] = [];
+      for (const { before, after } of changes) {
+        const { stage, rfm } = after;
+        uow.atomic();
+        held.push(stageHeldChange(uow, { before, after, timeZone: timezone, at: now, job: job.jobId }));
+        written++;
+        const fromSegment = before.rfm?.segment ?? null;
+        if (rfm && rfm.segment !== fromSegment) {
+          uow.emit(
+            makeEvent(SegmentChanged, job.tenantId, {
+              contactId: before.id,
+              from: fromSegment,
+              to: rfm.segment,
+              asOf,
+            }),
+          );
+          events++;
+        }
+        if (stage !== before.stage) {
+          uow.emit(
+            makeEvent(StageChanged, job.tenantId, {
+              contactId: before.id,
+              from: before.stage,
+              to: stage,
+              asOf,
+            }),
+          );
+          events++;
+        }
       }
-    }
-    const holds = [...stillHeld, ...held];
-    staged.set(job.jobId, { step: job.step + 1, held: holds });
+      const holds = [...stillHeld, ...held];
+      staged.set(job.jobId, { step: job.step + 1, held: holds });
 
-    return {
-      checkpoint: {
-        next,
-        parts: cp.parts,
-        held: holds.map((c) => c.id),
-        written: cp.written + written,
-        events: cp.events + events,
-      },
-      progress: { done: next, total },
-      finished: false,
-    };
-  },
+      return {
+        checkpoint: {
+          next,
+          parts: cp.parts,
+          held: [...(releasing.get(job.jobId)?.ids ?? []), ...holds.map((c) => c.id)],
+          written: cp.written + written,
+          events: cp.events + events,
+        },
+        progress: { done: next, total },
+        finished: false,
+      };
+    },
 
-  /**
-   * A failed run leaves no contact held: those its checkpoint lists, and those its failing step may
-   * have committed, are read and released if this job still holds them.
-   */
-  async onFailure(job, deps) {
-    const ids = new Set([...job.checkpoint.held, ...(staged.get(job.jobId)?.held ?? []).map((c) => c.id)]);
-    await releaseStillHeld(deps, job.tenantId, [...ids], job.jobId);
-    for (const cache of [plans, prefetched, holding, staged]) cache.delete(job.jobId);
-  },
+    /**
+     * A failed run leaves no contact held: those its checkpoint lists, and those its failing step may
+     * have committed, are read and released if this job still holds them.
+     */
+    async onFailure(job, deps) {
+      const ids = new Set([...job.checkpoint.held, ...(staged.get(job.jobId)?.held ?? []).map((c) => c.id)]);
+      await releaseStillHeld(deps, job.tenantId, [...ids], job.jobId);
+      for (const cache of [plans, prefetched, holding, staged, releasing]) cache.delete(job.jobId);
+    },
 
-  /** Releases the held contacts once enough have accumulated (if this fails, the next step does it). */
-  async afterCommit(job, deps, { pausing }) {
-    const committed = staged.get(job.jobId);
-    staged.delete(job.jobId);
-    if (committed?.step !== job.step) return;
-    // Before a pause too: the next invocation may start seconds later.
-    if (committed.held.length >= RELEASE_AT || pausing) {
-      await releaseHolds(deps, committed.held);
+    /**
+     * Releases the held contacts once enough have accumulated, in the background: the batch writes
+     * overlap the next steps' reads and commits. One release runs at a time (the next waits for the
+     * one before); the summary waits for it (it counts the entries), and the runner before it stops.
+     * Before a pause the release is written at once. Until a release has landed, the checkpoints list
+     * its ids; if it fails, this process forgets what it held, the next step reads the checkpoint's
+     * ids and releases those still held, and the next release point raises the failure.
+     */
+    async afterCommit(job, deps, { pausing }) {
+      const committed = staged.get(job.jobId);
+      staged.delete(job.jobId);
+      if (committed?.step !== job.step) return undefined;
+      if (committed.held.length < tuning.releaseAt && !pausing) {
+        holding.set(job.jobId, committed);
+        return undefined;
+      }
+      // One release at a time: the one before must have landed (its failure stops the run here).
+      await releasing.get(job.jobId)?.done;
       holding.set(job.jobId, { step: job.step, held: [] });
-    } else {
-      holding.set(job.jobId, committed);
-    }
-  },
-};
+      const ids = committed.held.map((c) => c.id);
+      const done: Promise<void> = releaseHolds(deps, committed.held).then(
+        () => {
+          if (releasing.get(job.jobId)?.done === done) releasing.delete(job.jobId);
+        },
+        (error: unknown) => {
+          holding.delete(job.jobId);
+          throw error;
+        },
+      );
+      // Awaited later (the next release, the summary, the runner): not an unhandled rejection meanwhile.
+      done.catch(() => undefined);
+      releasing.set(job.jobId, { ids, done });
+      if (pausing) {
+        await done;
+        return undefined;
+      }
+      return { background: done };
+    },
+  };
+}
 
 async function stageSummary(
   uow: UnitOfWork,

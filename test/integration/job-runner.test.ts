@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import type { Deps } from '../../shared/app/deps.js';
 import { UnitOfWork } from '../../shared/db/unit-of-work.js';
@@ -42,6 +44,35 @@ const busyJob = (
     return countingJob.step(job, deps, uow);
   },
 });
+/**
+ * The counting job whose `afterCommit` leaves work running: after a pause it puts a marker of the
+ * step, or fails (`fails(step)`) with an error of `kind`.
+ */
+const backgroundJob = (
+  fails: (step: number) => boolean,
+  kind: 'transient' | 'bug' = 'bug',
+): JobDefinition<{ slowMs?: number }, { next: number; sum: number }, Deps> => ({
+  ...countingJob,
+  async afterCommit(job, deps) {
+    const background = (async () => {
+      await sleep(30);
+      if (fails(job.step)) {
+        throw kind === 'transient'
+          ? Object.assign(new Error('throttled'), { name: 'ThrottlingException', $retryable: {} })
+          : new Error('background work failed');
+      }
+      await deps.db.send(
+        new PutCommand({
+          TableName: deps.tableName,
+          Item: { pk: `BG#${job.jobId}`, sk: String(job.step).padStart(3, '0') },
+        }),
+      );
+    })();
+    return { background };
+  },
+});
+const markers = async (deps: Deps & { scan: () => Promise<Record<string, unknown>[]> }, jobId: string) =>
+  (await deps.scan()).filter((i) => i.pk === `BG#${jobId}`).length;
 const expectedSum = Array.from({ length: STEPS }, (_, i) => i * i).reduce((a, b) => a + b, 0);
 
 const options = (owner: string, leaseMs = 60_000): RunOptions => ({
@@ -143,6 +174,48 @@ describe('job runner on DynamoDB Local', () => {
     await new Promise((r) => setTimeout(r, 40));
     expect(await runJob(deps, registry, forLong, options('c'))).toBe('succeeded');
     expect((await getJob(deps, 't1', forLong.jobId))?.result).toEqual({ sum: expectedSum });
+  });
+
+  it('waits for the work afterCommit leaves running before it finishes or yields', async () => {
+    const deps = await freshTable();
+    const [whole, yielding] = [await createJob(deps), await createJob(deps, {}, 'other')];
+    let budget = 4;
+
+    const finished = await runJob(deps, { counting: backgroundJob(() => false) }, whole, options('a'));
+    const wholeMarkers = await markers(deps, whole.jobId);
+    const yielded = await runJob(deps, { counting: backgroundJob(() => false) }, yielding, {
+      ...options('b'),
+      remainingMs: () => (budget-- > 0 ? 10_000 : 0),
+    });
+    const yieldingMarkers = await markers(deps, yielding.jobId);
+
+    // Every committed step but the finishing one has its marker once runJob returns
+    expect(finished).toBe('succeeded');
+    expect(wholeMarkers).toBe(STEPS - 1);
+    expect(yielded).toBe('yielded');
+    expect(yieldingMarkers).toBe((await getJob(deps, 't1', yielding.jobId))?.step);
+  });
+
+  it('does not finish a job whose background work failed: a fault leaves it resumable, a bug fails it', async () => {
+    const deps = await freshTable();
+    const [faulty, buggy] = [await createJob(deps), await createJob(deps, {}, 'other')];
+
+    const fault = await runJob(
+      deps,
+      { counting: backgroundJob((step) => step === 5, 'transient') },
+      faulty,
+      options('a', 30),
+    ).catch((error: unknown) => error);
+    const bug = await runJob(deps, { counting: backgroundJob((step) => step === 5) }, buggy, options('b'));
+
+    expect((fault as Error).name).toBe('ThrottlingException');
+    expect((await getJob(deps, 't1', faulty.jobId))?.status).toBe('running');
+    expect(bug).toBe('failed');
+    expect((await getJob(deps, 't1', buggy.jobId))?.status).toBe('failed');
+    // The fault was passing: once the lease lapses, the job resumes and finishes
+    await sleep(40);
+    expect(await runJob(deps, registry, faulty, options('c'))).toBe('succeeded');
+    expect((await getJob(deps, 't1', faulty.jobId))?.result).toEqual({ sum: expectedSum });
   });
 
   it('yields before its deadline and continues from its checkpoint in the next invocation', async () => {

@@ -26,7 +26,7 @@ import { type RunOptions, runJob } from '../../shared/jobs/runner.js';
 import { getJob } from '../../shared/jobs/store.js';
 import { addTags } from '../../shared/usecases/contacts.js';
 import { recordOrderFacts } from '../../shared/usecases/orders.js';
-import { getSegments, requestRfmRun, rfmJob } from '../../shared/usecases/rfm.js';
+import { getSegments, type RfmTuning, requestRfmRun, rfmJob, rfmJobWith } from '../../shared/usecases/rfm.js';
 import { dispatchNightlyRuns } from '../../shared/usecases/rfm-dispatch.js';
 import { updateSettings } from '../../shared/usecases/settings.js';
 import { failingAfter, freshTable, interceptSend, outboxEvents } from '../support/table.js';
@@ -191,7 +191,11 @@ describe('an RFM run killed at random writes', () => {
   let killed: Table;
   let uninterrupted: Table;
   let writes = 0;
+  let straightWrites = 0;
   const kills = new Set<number>();
+  // Small steps and releases, so a few dozen contacts take many of both: kills land in
+  // transactions, in releases running behind later steps, and in the reads ahead of them.
+  const tuning: RfmTuning = { chunk: 8, releaseAt: 12, readAhead: 2 };
 
   beforeAll(async () => {
     killed = await freshTable((db) => failingAfter(db, (command) => isWrite(command) && kills.has(++writes)));
@@ -207,22 +211,30 @@ describe('an RFM run killed at random writes', () => {
     expect(await runJob(seedDeps, { rfm: rfmJob }, await request(seedDeps, AS_OF_1), options('first'))).toBe(
       'succeeded',
     );
-    uninterrupted = await freshTable();
+    uninterrupted = await freshTable((db) =>
+      interceptSend(db, (command, send) => {
+        if (isWrite(command)) straightWrites++;
+        return send(command);
+      }),
+    );
     await clone(killed, uninterrupted);
   }, 1_500_000);
 
   it('resumes to the state of an uninterrupted run, each contact written and announced once', async () => {
-    // Prepare: the same second run on both tables; crashes after some of its writes (transactions,
-    // and the batch writes that release held contacts)
+    // Prepare: the same second run on both tables, the uninterrupted one first (it counts the
+    // writes of a run); crashes after some of its writes (transactions, and the batch writes that
+    // release held contacts)
     const seedDeps = { ...killed, db: killed.raw };
     const job = await request(seedDeps, AS_OF_2);
     const reference = await request(uninterrupted, AS_OF_2);
     const versions = new Map(
       (await items(uninterrupted)).filter((i) => i.sk === 'PROFILE').map((i) => [i.pk, i.version]),
     );
-    const writesOfOneRun = 36;
+    straightWrites = 0;
+    const straight = await runJob(uninterrupted, { rfm: rfmJobWith(tuning) }, reference, options('straight'));
+    const writesOfOneRun = straightWrites;
     while (kills.size < 6) kills.add(1 + Math.floor(Math.random() * writesOfOneRun));
-    console.info(`killing after writes ${[...kills].sort((a, b) => a - b).join(', ')}`);
+    console.info(`killing after writes ${[...kills].sort((a, b) => a - b).join(', ')} of ${writesOfOneRun}`);
 
     // Act: each resumption loads the modules afresh (a new Lambda instance: the plan is rebuilt)
     // A crash right after the finishing transaction leaves a succeeded job: the next start finds
@@ -232,15 +244,14 @@ describe('an RFM run killed at random writes', () => {
     for (let attempt = 0; attempt < 40 && !done(outcomes.at(-1)); attempt++) {
       vi.resetModules();
       const { runJob: freshRunJob } = await import('../../shared/jobs/runner.js');
-      const { rfmJob: freshRfmJob } = await import('../../shared/usecases/rfm.js');
+      const { rfmJobWith: freshRfmJob } = await import('../../shared/usecases/rfm.js');
       outcomes.push(
-        await freshRunJob(killed, { rfm: freshRfmJob }, job, options(`run-${attempt}`, 30)).catch(
+        await freshRunJob(killed, { rfm: freshRfmJob(tuning) }, job, options(`run-${attempt}`, 30)).catch(
           () => 'crashed',
         ),
       );
       await new Promise((r) => setTimeout(r, 40));
     }
-    const straight = await runJob(uninterrupted, { rfm: rfmJob }, reference, options('straight'));
 
     // Assess
     expect(outcomes.filter((o) => o === 'crashed').length).toBeGreaterThan(0);
