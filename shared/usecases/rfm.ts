@@ -421,7 +421,7 @@ const sameRfm = (a: ContactRfm | undefined, b: ContactRfm) =>
  *  3. A last step of its own, once every contact write is done, records the counts and means
  *     `GET /v1/segments` serves.
  */
-export const rfmJob = rfmJobWith(DEFAULT_TUNING);
+export const rfmJob = /* @__PURE__ */ rfmJobWith(DEFAULT_TUNING);
 
 /** The run with its work cut another way (tests reach every path on a few contacts with small ones). */
 export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheckpoint, Deps> {
