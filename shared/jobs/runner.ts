@@ -148,9 +148,7 @@ export async function runJob<D extends Deps>(
         pausing: options.remainingMs() < options.reserveMs,
       });
       if (after?.background) {
-        background = background
-          ? Promise.all([background, after.background]).then(() => undefined)
-          : after.background;
+        background = background ? settledAll([background, after.background]) : after.background;
         // Awaited later: a failure meanwhile is not an unhandled rejection.
         background.catch(() => undefined);
       }
@@ -176,6 +174,12 @@ export async function runJob<D extends Deps>(
     await failJob(deps, job, options, error);
     return 'failed';
   }
+}
+
+/** Settles when all of `work` has settled; rejects then with the first failure, if any. */
+async function settledAll(work: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 async function acquireLease(deps: Deps, job: JobRecord, options: RunOptions): Promise<boolean> {

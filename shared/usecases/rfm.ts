@@ -43,6 +43,7 @@ import { makeEvent } from '../events/outbox.js';
 import type { Caller } from '../http/auth.js';
 import type { JobDefinition, JobRecord } from '../jobs/job.js';
 import { enqueueJob } from '../jobs/store.js';
+import { logger } from '../logger.js';
 import type { Settings } from '../schemas/settings.js';
 
 export const RFM_KIND = 'rfm';
@@ -317,10 +318,10 @@ async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly st
 /**
  * Reads ahead: the next `readAhead` chunks' reads, one chunk after the other, started while the
  * runner commits the current step and releases held contacts (batch writes, which DynamoDB serves
- * alongside reads far better than alongside transactions). The chunks hold different contacts; a
- * contact changed since it was read fails its step's version condition, and the step runs again
- * with fresh reads. Each read is used once, by the step that starts at its position; a step run
- * again, or a new process, reads afresh.
+ * alongside reads far better than alongside transactions). The chunks hold different contacts. A
+ * read can be old (a warm process resuming the run after a pause): a contact changed since fails its
+ * step's version condition and the step runs again with fresh reads, and a contact read as held is
+ * read again before it is released. Each read is used once, by the step that starts at its position.
  */
 const prefetched = new Map<string, Map<number, Promise<ContactFacts[] | undefined>>>();
 
@@ -368,19 +369,32 @@ const holding = new Map<string, { step: number; held: HeldContact[] }>();
 /** The contacts a step staged, kept until its commit (`afterCommit`). */
 const staged = new Map<string, { step: number; held: HeldContact[] }>();
 /**
- * The release `afterCommit` left running, while it runs: its ids stay in the checkpoints (still
- * held, as far as a resumed run knows) until it has landed.
+ * The release `afterCommit` left running: its ids stay in the checkpoints (still held, as far as a
+ * resumed run knows) until it has landed. `done` never rejects: it tells whether the release
+ * landed. A failed one stays here until a step has released the checkpoint's ids instead.
  */
-const releasing = new Map<string, { ids: string[]; done: Promise<void> }>();
+interface Release {
+  ids: string[];
+  state: 'running' | 'landed' | 'failed';
+  done: Promise<boolean>;
+}
+const releasing = new Map<string, Release>();
 
-/** What is held after the last committed step: known to this process, or read back and released. */
+/**
+ * What is held after the last committed step: known to this process, or — a new process, a step
+ * whose number does not match, or a release that failed — read back and released: every id the
+ * checkpoint lists, which covers any release started after it or still running when it was made.
+ */
 async function heldNow(
   deps: Deps,
   job: JobRecord<RfmParams, RfmCheckpoint> & { checkpoint: RfmCheckpoint },
 ): Promise<HeldContact[]> {
   const known = holding.get(job.jobId);
-  if (known?.step === job.step) return known.held;
+  const release = releasing.get(job.jobId);
+  if (known?.step === job.step && release?.state !== 'failed') return known.held;
+  await release?.done;
   await releaseStillHeld(deps, job.tenantId, job.checkpoint.held);
+  releasing.delete(job.jobId);
   holding.set(job.jobId, { step: job.step, held: [] });
   return [];
 }
@@ -444,7 +458,9 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
       const total = Math.max(job.progress.total, p.work.length);
       if (cp.next >= p.work.length) {
         // A step of its own: the stage counts read the indexes, so every contact write is done.
-        await releasing.get(job.jobId)?.done;
+        if ((await releasing.get(job.jobId)?.done) === false) {
+          await releaseStillHeld(deps, job.tenantId, cp.held);
+        }
         await releaseHolds(deps, stillHeld);
         await stageSummary(uow, job, deps, p, p.settings.currency, windowDays);
         for (const cache of [plans, prefetched, holding, releasing]) cache.delete(job.jobId);
@@ -463,8 +479,9 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
 
       // A contact still held (this step ran before and some of its transactions committed, or a run
       // that failed left it) is released first: its change is committed, only its entries are due.
-      const stale = chunk.map((f) => f.contact).filter((c): c is HeldContact => c.held !== undefined);
-      if (stale.length) await releaseHolds(deps, stale);
+      // It is read again for that, consistently: a read ahead may be older than its release.
+      const stale = chunk.filter((f) => f.contact.held !== undefined).map((f) => f.contact.id);
+      if (stale.length) await releaseStillHeld(deps, job.tenantId, stale);
 
       // Each changed contact is a group of its own, conditioned on its version: the groups may commit
       // side by side, and the checkpoint, in the last transaction, only after all of them.
@@ -558,41 +575,54 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
 
     /**
      * Releases the held contacts once enough have accumulated, in the background: the batch writes
-     * overlap the next steps' reads and commits. One release runs at a time (the next waits for the
-     * one before); the summary waits for it (it counts the entries), and the runner before it stops.
-     * Before a pause the release is written at once. Until a release has landed, the checkpoints list
-     * its ids; if it fails, this process forgets what it held, the next step reads the checkpoint's
-     * ids and releases those still held, and the next release point raises the failure.
+     * overlap the next steps' reads and commits. One release runs at a time (a release point waits
+     * for the one before); the summary waits for it (it counts the entries), and the runner before
+     * it stops. Before a pause the release is written at once. Until a release has landed, the
+     * checkpoints list its ids; if it fails, it is logged and this process forgets what it holds:
+     * the next step reads back and releases every id its checkpoint lists.
      */
     async afterCommit(job, deps, { pausing }) {
       const committed = staged.get(job.jobId);
       staged.delete(job.jobId);
       if (committed?.step !== job.step) return undefined;
-      if (committed.held.length < tuning.releaseAt && !pausing) {
+      const due = committed.held.length >= tuning.releaseAt || pausing;
+      const previous = releasing.get(job.jobId);
+      if (due && previous) await previous.done;
+      if (previous?.state === 'failed') {
+        holding.delete(job.jobId);
+        return undefined;
+      }
+      if (!due) {
         holding.set(job.jobId, committed);
         return undefined;
       }
-      // One release at a time: the one before must have landed (its failure stops the run here).
-      await releasing.get(job.jobId)?.done;
       holding.set(job.jobId, { step: job.step, held: [] });
-      const ids = committed.held.map((c) => c.id);
-      const done: Promise<void> = releaseHolds(deps, committed.held).then(
+      const release: Release = {
+        ids: committed.held.map((c) => c.id),
+        state: 'running',
+        done: Promise.resolve(true),
+      };
+      release.done = releaseHolds(deps, committed.held).then(
         () => {
-          if (releasing.get(job.jobId)?.done === done) releasing.delete(job.jobId);
+          release.state = 'landed';
+          if (releasing.get(job.jobId) === release) releasing.delete(job.jobId);
+          return true;
         },
         (error: unknown) => {
-          holding.delete(job.jobId);
-          throw error;
+          release.state = 'failed';
+          logger.warn('release of held contacts failed; the next step releases them', {
+            jobId: job.jobId,
+            errorName: (error as Error).name,
+          });
+          return false;
         },
       );
-      // Awaited later (the next release, the summary, the runner): not an unhandled rejection meanwhile.
-      done.catch(() => undefined);
-      releasing.set(job.jobId, { ids, done });
+      releasing.set(job.jobId, release);
       if (pausing) {
-        await done;
+        await release.done;
         return undefined;
       }
-      return { background: done };
+      return { background: release.done.then(() => undefined) };
     },
   };
 }
