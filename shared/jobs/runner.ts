@@ -87,8 +87,12 @@ export async function runJob<D extends Deps>(
     }
     let conflicts = 0;
     let busy = 0;
+    // Whether to yield before the next step: decided once per commit (and before the first step),
+    // and told to afterCommit, so a job that keeps work back until a pause is never surprised by
+    // one. A step retried after a conflict or a busy moment runs within the reserve.
+    let pausing = options.remainingMs() < options.reserveMs;
     while (true) {
-      if (options.remainingMs() < options.reserveMs) {
+      if (pausing) {
         await settle(true);
         await yieldJob(deps, job, options);
         return 'yielded';
@@ -144,8 +148,9 @@ export async function runJob<D extends Deps>(
       busy = 0;
       job = { ...job, checkpoint: outcome.checkpoint, step: job.step + 1, progress: outcome.progress };
       if (finishing) return 'succeeded';
+      pausing = options.remainingMs() < options.reserveMs;
       const after = await definition.afterCommit?.(job as JobRecord & { checkpoint: unknown }, deps, {
-        pausing: options.remainingMs() < options.reserveMs,
+        pausing,
       });
       if (after?.background) {
         background = background ? settledAll([background, after.background]) : after.background;

@@ -218,6 +218,34 @@ describe('job runner on DynamoDB Local', () => {
     expect((await getJob(deps, 't1', faulty.jobId))?.result).toEqual({ sum: expectedSum });
   });
 
+  it('tells afterCommit when it pauses: the step before a yield is always told', async () => {
+    const deps = await freshTable();
+    for (const budget of [2, 3, 4, 5]) {
+      // Prepare: a job that records what afterCommit was told; time runs out after `budget` looks
+      const job = await createJob(deps, {}, `pauses-${budget}`);
+      const told: boolean[] = [];
+      const recording: JobDefinition<{ slowMs?: number }, { next: number; sum: number }, Deps> = {
+        ...countingJob,
+        async afterCommit(_job, _deps, { pausing }) {
+          told.push(pausing);
+          return undefined;
+        },
+      };
+      let looks = budget;
+
+      // Act
+      const outcome = await runJob(deps, { counting: recording }, job, {
+        ...options(`p${budget}`),
+        remainingMs: () => (looks-- > 0 ? 10_000 : 0),
+      });
+
+      // Assess
+      expect(outcome).toBe('yielded');
+      expect(told.at(-1)).toBe(true);
+      expect(told.filter(Boolean)).toHaveLength(1);
+    }
+  });
+
   it('yields before its deadline and continues from its checkpoint in the next invocation', async () => {
     const deps = await freshTable();
     const job = await createJob(deps);
