@@ -104,7 +104,7 @@ export type HeldContact = StoredContact & { held: ContactHold };
 
 /**
  * The contact is held by a segmentation run for the moment between its change and the rewrite of
- * its list entries (milliseconds; until the run resumes if it crashed in between): 503, retry.
+ * its list entries (under a second; until the run resumes if it crashed in between): 503, retry.
  */
 export class ContactBusyError extends ServiceUnavailableError {
   constructor() {

@@ -217,7 +217,7 @@ export function changeContact(
   id: string,
   change: (contact: Contact, settings: SettingsRecord, now: string) => Contact | undefined,
 ): Promise<Contact> {
-  // A contact held by a segmentation run is released within milliseconds: wait it out.
+  // A contact held by a segmentation run is released within about a second: wait it out.
   return waitOutHolds(() => changeOnce(deps, caller, id, change));
 }
 
@@ -322,7 +322,7 @@ export async function removeTag(deps: Deps, caller: Caller, id: string, tag: str
  * Orders keep the contact id only, so order and shop totals do not change.
  */
 export async function eraseContact(deps: Deps, caller: Caller, id: string): Promise<void> {
-  // A contact held by a segmentation run is released within milliseconds: wait it out.
+  // A contact held by a segmentation run is released within about a second: wait it out.
   await waitOutHolds(() => eraseOnce(deps, caller, id));
   await finishErasure(deps, caller.tenantId, id);
 }

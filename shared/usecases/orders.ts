@@ -112,7 +112,7 @@ export async function recordOrderFacts(
 ): Promise<OrderOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      // A contact held by a segmentation run is released within milliseconds: wait it out.
+      // A contact held by a segmentation run is released within about a second: wait it out.
       return await waitOutHolds(() => attemptRecord(deps, source, input, extra, attempt > 1));
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) {

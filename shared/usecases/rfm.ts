@@ -33,6 +33,7 @@ import {
   type RfmContact,
   type RfmMeans,
   type RfmOrder,
+  type RfmScore,
   scoreRfm,
   UNSCORED,
 } from '../domain/rfm.js';
@@ -91,7 +92,7 @@ interface Plan {
   work: string[];
   /** The tenant's settings, read once per run (its zone, currency and lifecycle rules). */
   settings: Settings;
-  scores: Map<string, ReturnType<typeof scoreRfm>['contacts'][number]>;
+  scores: Map<string, RfmScore>;
   scored: number;
   means: RfmMeans;
   counts: Record<Segment, number>;
@@ -170,7 +171,7 @@ async function score(job: JobRecord<RfmParams>, deps: Deps): Promise<Scores> {
   for (const pk of indexes) for (const id of await listIndex(deps, pk)) ids.add(id);
   return {
     ids,
-    scores: new Map(run.contacts.map((c) => [c.contactId, c])),
+    scores: new Map(run.contacts.map(({ contactId, ...score }) => [contactId, score])),
     scored: run.scored,
     means: run.means,
     counts: run.counts,
@@ -234,26 +235,42 @@ async function readOrder(deps: Deps, job: JobRecord<RfmParams>, parts: number): 
   return work;
 }
 
-/** Plans are kept per run in this process; a resumed run scores again and reads its stored order. */
-const plans = new Map<string, Plan>();
+/**
+ * What this process keeps of a run between its steps. It goes with the process: a resumed run
+ * scores again, reads its stored order, and releases every id its checkpoint lists (`heldNow`).
+ */
+interface RunState {
+  plan: Plan;
+  /** Reads started ahead, by the position of their chunk (`readAhead`). */
+  ahead: Map<number, Promise<ContactFacts[] | undefined>>;
+  /** What is held after the commit of step `step`, with the stored profiles (`heldNow`). */
+  holding?: { step: number; held: HeldContact[] };
+  /** What step `step` staged, kept until its commit (`afterCommit`). */
+  staged?: { step: number; held: HeldContact[] };
+  /** The release `afterCommit` left running (or that failed). */
+  release?: Release;
+}
+const runs = new Map<string, RunState>();
 
-async function plan(job: JobRecord<RfmParams, RfmCheckpoint>, deps: Deps): Promise<Plan> {
-  const cached = plans.get(job.jobId);
-  if (cached) return cached;
+/** This process's state of a run: kept, or built again (scores and the stored order). */
+async function runState(job: JobRecord<RfmParams, RfmCheckpoint>, deps: Deps): Promise<RunState> {
+  const kept = runs.get(job.jobId);
+  if (kept) return kept;
   const { ids: _ids, ...scores } = await score(job, deps);
-  return keepPlan(job, deps, scores, await readOrder(deps, job, job.checkpoint?.parts ?? 0));
+  return keepRun(job, deps, scores, await readOrder(deps, job, job.checkpoint?.parts ?? 0));
 }
 
-/** A run's plan from its scores and order of work, with the settings it runs by; kept per run. */
-async function keepPlan(
+/** A run's state from its scores and order of work, with the settings it runs by. */
+async function keepRun(
   job: JobRecord<RfmParams>,
   deps: Deps,
   scores: Omit<Scores, 'ids'>,
   work: string[],
-): Promise<Plan> {
-  const result: Plan = { ...scores, work, settings: (await readSettings(deps, job.tenantId)).settings };
-  plans.set(job.jobId, result);
-  return result;
+): Promise<RunState> {
+  const plan: Plan = { ...scores, work, settings: (await readSettings(deps, job.tenantId)).settings };
+  const run: RunState = { plan, ahead: new Map() };
+  runs.set(job.jobId, run);
+  return run;
 }
 
 async function listIndex(deps: Deps, pk: string): Promise<string[]> {
@@ -323,12 +340,15 @@ async function readChunk(deps: Deps, job: JobRecord<RfmParams>, ids: readonly st
  * step's version condition and the step runs again with fresh reads, and a contact read as held is
  * read again before it is released. Each read is used once, by the step that starts at its position.
  */
-const prefetched = new Map<string, Map<number, Promise<ContactFacts[] | undefined>>>();
-
-function chunkReads(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: readonly string[]) {
-  const ahead = prefetched.get(job.jobId);
-  const reads = ahead?.get(next);
-  ahead?.delete(next);
+function chunkReads(
+  deps: Deps,
+  job: JobRecord<RfmParams>,
+  run: RunState,
+  next: number,
+  ids: readonly string[],
+) {
+  const reads = run.ahead.get(next);
+  run.ahead.delete(next);
   return reads ? reads.then((facts) => facts ?? readChunk(deps, job, ids)) : readChunk(deps, job, ids);
 }
 
@@ -336,12 +356,11 @@ function chunkReads(deps: Deps, job: JobRecord<RfmParams>, next: number, ids: re
 function readAhead(
   deps: Deps,
   job: JobRecord<RfmParams>,
-  work: readonly string[],
+  { ahead, plan }: RunState,
   next: number,
   { chunk, readAhead: depth }: RfmTuning,
 ) {
-  const ahead = prefetched.get(job.jobId) ?? new Map<number, Promise<ContactFacts[] | undefined>>();
-  prefetched.set(job.jobId, ahead);
+  const { work } = plan;
   for (const position of ahead.keys()) if (position < next) ahead.delete(position);
   let before: Promise<unknown> = Promise.resolve();
   for (let i = 0, at = next; i < depth && at < work.length; i++, at += chunk) {
@@ -359,43 +378,34 @@ function readAhead(
 }
 
 /**
- * Held contacts, released together once `releaseAt` of them have accumulated (fewer, fuller batch
- * writes; a hold then lasts a few steps, well within what writers wait) and before the summary.
- * `holding` is what this process knows is held after the commit of step `step`: the contacts to
- * release, with their stored profiles. A step whose number does not match (a new process, or an
- * `afterCommit` that did not finish) reads and releases every id its checkpoint lists instead.
- */
-const holding = new Map<string, { step: number; held: HeldContact[] }>();
-/** The contacts a step staged, kept until its commit (`afterCommit`). */
-const staged = new Map<string, { step: number; held: HeldContact[] }>();
-/**
- * The release `afterCommit` left running: its ids stay in the checkpoints (still held, as far as a
- * resumed run knows) until it has landed. `done` never rejects: it tells whether the release
- * landed. A failed one stays here until a step has released the checkpoint's ids instead.
+ * A release of held contacts `afterCommit` left running: its ids stay in the checkpoints (still
+ * held, as far as a resumed run knows) until it has landed. `done` never rejects: it tells whether
+ * the release landed. A failed one is kept until a step has released the checkpoint's ids instead.
  */
 interface Release {
   ids: string[];
-  state: 'running' | 'landed' | 'failed';
+  failed: boolean;
   done: Promise<boolean>;
 }
-const releasing = new Map<string, Release>();
 
 /**
- * What is held after the last committed step: known to this process, or — a new process, a step
- * whose number does not match, or a release that failed — read back and released: every id the
- * checkpoint lists, which covers any release started after it or still running when it was made.
+ * What is held after the last committed step. Held contacts are released together once
+ * `releaseAt` of them have accumulated (fewer, fuller batch writes; a hold lasts a few steps, well
+ * within what writers wait). Known to this process, or — a new process, a step whose number does
+ * not match (an `afterCommit` that did not finish), or a release that failed — read back and
+ * released: every id the checkpoint lists, which covers any release started after it or still
+ * running when it was made.
  */
 async function heldNow(
   deps: Deps,
   job: JobRecord<RfmParams, RfmCheckpoint> & { checkpoint: RfmCheckpoint },
+  run: RunState,
 ): Promise<HeldContact[]> {
-  const known = holding.get(job.jobId);
-  const release = releasing.get(job.jobId);
-  if (known?.step === job.step && release?.state !== 'failed') return known.held;
-  await release?.done;
+  if (run.holding?.step === job.step && !run.release?.failed) return run.holding.held;
+  await run.release?.done;
   await releaseStillHeld(deps, job.tenantId, job.checkpoint.held);
-  releasing.delete(job.jobId);
-  holding.set(job.jobId, { step: job.step, held: [] });
+  run.release = undefined;
+  run.holding = { step: job.step, held: [] };
   return [];
 }
 
@@ -446,24 +456,23 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
       const { ids, ...scores } = await score(job, deps);
       const work = await workOrder(deps, job.tenantId, ids);
       const parts = await storeOrder(deps, job, work);
-      await keepPlan(job, deps, scores, work);
+      await keepRun(job, deps, scores, work);
       return { checkpoint: { next: 0, parts, held: [], written: 0, events: 0 }, total: work.length };
     },
 
     async step(job, deps, uow) {
-      const p = await plan(job, deps);
+      const run = await runState(job, deps);
+      const p = run.plan;
       const cp = job.checkpoint;
-      const stillHeld = await heldNow(deps, job);
+      const stillHeld = await heldNow(deps, job, run);
       const { asOf, windowDays } = job.params;
       const total = Math.max(job.progress.total, p.work.length);
       if (cp.next >= p.work.length) {
         // A step of its own: the stage counts read the indexes, so every contact write is done.
-        if ((await releasing.get(job.jobId)?.done) === false) {
-          await releaseStillHeld(deps, job.tenantId, cp.held);
-        }
+        if ((await run.release?.done) === false) await releaseStillHeld(deps, job.tenantId, cp.held);
         await releaseHolds(deps, stillHeld);
         await stageSummary(uow, job, deps, p, p.settings.currency, windowDays);
-        for (const cache of [plans, prefetched, holding, releasing]) cache.delete(job.jobId);
+        runs.delete(job.jobId);
         return {
           checkpoint: { ...cp, held: [] },
           progress: { done: p.work.length, total },
@@ -474,8 +483,8 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
       const ids = p.work.slice(cp.next, cp.next + tuning.chunk);
       const next = cp.next + ids.length;
       const asOfMs = Date.parse(asOf);
-      const chunk = await chunkReads(deps, job, cp.next, ids);
-      readAhead(deps, job, p.work, next, tuning);
+      const chunk = await chunkReads(deps, job, run, cp.next, ids);
+      readAhead(deps, job, run, next, tuning);
 
       // A contact still held (this step ran before and some of its transactions committed, or a run
       // that failed left it) is released first: its change is committed, only its entries are due.
@@ -493,21 +502,9 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
       const changes: { before: Contact; after: Contact; order: string }[] = [];
       for (const { contact: read, orders } of chunk) {
         const { held: _held, ...before } = read;
-        const score = p.scores.get(before.id);
-        const rfm: ContactRfm | undefined = score
-          ? {
-              r: score.r,
-              f: score.f,
-              m: score.m,
-              recencyDays: score.recencyDays,
-              frequency: score.frequency,
-              monetaryMinor: score.monetaryMinor,
-              segment: score.segment,
-              computedAt: asOf,
-            }
-          : before.rfm
-            ? { ...UNSCORED, computedAt: asOf }
-            : undefined;
+        // A contact scored before and without orders in the window now falls to "none".
+        const score = p.scores.get(before.id) ?? (before.rfm ? UNSCORED : undefined);
+        const rfm: ContactRfm | undefined = score && { ...score, computedAt: asOf };
         const stage = lifecycleStage(orders, asOfMs, lifecycle);
         const rfmChanged = rfm !== undefined && !sameRfm(before.rfm, rfm);
         if (!rfmChanged && stage === before.stage) continue;
@@ -548,13 +545,13 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
         }
       }
       const holds = [...stillHeld, ...held];
-      staged.set(job.jobId, { step: job.step + 1, held: holds });
+      run.staged = { step: job.step + 1, held: holds };
 
       return {
         checkpoint: {
           next,
           parts: cp.parts,
-          held: [...(releasing.get(job.jobId)?.ids ?? []), ...holds.map((c) => c.id)],
+          held: [...(run.release?.ids ?? []), ...holds.map((c) => c.id)],
           written: cp.written + written,
           events: cp.events + events,
         },
@@ -568,9 +565,10 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
      * have committed, are read and released if this job still holds them.
      */
     async onFailure(job, deps) {
-      const ids = new Set([...job.checkpoint.held, ...(staged.get(job.jobId)?.held ?? []).map((c) => c.id)]);
+      const staged = runs.get(job.jobId)?.staged?.held ?? [];
+      const ids = new Set([...job.checkpoint.held, ...staged.map((c) => c.id)]);
       await releaseStillHeld(deps, job.tenantId, [...ids], job.jobId);
-      for (const cache of [plans, prefetched, holding, staged, releasing]) cache.delete(job.jobId);
+      runs.delete(job.jobId);
     },
 
     /**
@@ -582,34 +580,34 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
      * the next step reads back and releases every id its checkpoint lists.
      */
     async afterCommit(job, deps, { pausing }) {
-      const committed = staged.get(job.jobId);
-      staged.delete(job.jobId);
-      if (committed?.step !== job.step) return undefined;
+      const run = runs.get(job.jobId);
+      const committed = run?.staged;
+      if (!run || committed?.step !== job.step) return undefined;
+      run.staged = undefined;
       const due = committed.held.length >= tuning.releaseAt || pausing;
-      const previous = releasing.get(job.jobId);
+      const previous = run.release;
       if (due && previous) await previous.done;
-      if (previous?.state === 'failed') {
-        holding.delete(job.jobId);
+      if (previous?.failed) {
+        run.holding = undefined;
         return undefined;
       }
       if (!due) {
-        holding.set(job.jobId, committed);
+        run.holding = committed;
         return undefined;
       }
-      holding.set(job.jobId, { step: job.step, held: [] });
+      run.holding = { step: job.step, held: [] };
       const release: Release = {
         ids: committed.held.map((c) => c.id),
-        state: 'running',
+        failed: false,
         done: Promise.resolve(true),
       };
       release.done = releaseHolds(deps, committed.held).then(
         () => {
-          release.state = 'landed';
-          if (releasing.get(job.jobId) === release) releasing.delete(job.jobId);
+          if (run.release === release) run.release = undefined;
           return true;
         },
         (error: unknown) => {
-          release.state = 'failed';
+          release.failed = true;
           logger.warn('release of held contacts failed; the next step releases them', {
             jobId: job.jobId,
             errorName: (error as Error).name,
@@ -617,7 +615,7 @@ export function rfmJobWith(tuning: RfmTuning): JobDefinition<RfmParams, RfmCheck
           return false;
         },
       );
-      releasing.set(job.jobId, release);
+      run.release = release;
       if (pausing) {
         await release.done;
         return undefined;
