@@ -20,7 +20,7 @@ import { AccountList, AccountView, StaffList, StaffView } from '../schemas/views
 import type { RouteKey, routes } from './declaration.js';
 
 /** The routes whose success answer has a body: every route but those answering 204. */
-export type AnsweringRouteKey = {
+type AnsweringRouteKey = {
   [K in RouteKey]: (typeof routes)[K]['success']['status'] extends 204 ? never : K;
 }[RouteKey];
 

@@ -34,8 +34,9 @@
  * M; O(orders + refunds + contacts + windowDays).
  */
 import { type LifecycleRules, NONE, SEGMENTS, type Segment, STAGES, type Stage, stageOf } from './contact.js';
+import { DAY_MS } from './zone.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 export interface RfmRefund {
   amountMinor: number;

@@ -26,7 +26,7 @@ export function clockOf(minutes: number): string {
 }
 
 const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 /** The zone's UTC offset, in minutes, at an instant. */
 function offsetAt(ms: number, zone: string): number {

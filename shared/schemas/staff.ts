@@ -4,13 +4,15 @@ import { Id, Pagination } from './common.js';
 
 const Name = () => z.string().check(z.trim(), z.minLength(1), z.maxLength(200));
 
+export const StaffStatus = () => z.enum(['active', 'left']);
+
 export const StaffInput = z
   .strictObject({ id: Id, name: Name() })
   .register(z.globalRegistry, { id: 'StaffInput' });
 export const StaffPatch = z
   .strictObject({
     name: z.optional(Name()),
-    status: z.optional(z.enum(['active', 'left'])),
+    status: z.optional(StaffStatus()),
   })
   .register(z.globalRegistry, { id: 'StaffPatch' });
 export const StaffParams = z.strictObject({ id: Id });

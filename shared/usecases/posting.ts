@@ -36,7 +36,7 @@ import {
   sortSlots,
   suggestCategory,
 } from '../domain/posting.js';
-import { addDays, dayWindow, localClock, localDateOf } from '../domain/zone.js';
+import { addDays, DAY_MS, dayWindow, localClock, localDateOf } from '../domain/zone.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { PostingSlotDue } from '../events/catalog.js';
 import { makeEvent } from '../events/outbox.js';
@@ -52,7 +52,6 @@ import type {
 } from '../schemas/posting.js';
 import type { Account } from './staff.js';
 
-const DAY_MS = 86_400_000;
 const WRITE_ATTEMPTS = 4;
 /** Accounts one tick handles at once (each: one Query, then maybe one transaction). */
 const TICK_CONCURRENCY = 16;

@@ -3,7 +3,7 @@ import { keys } from '../db/keys.js';
 
 import { readSettings, registeredTenants } from '../db/tenant-store.js';
 import { UnitOfWork } from '../db/unit-of-work.js';
-import { localClock, localInstant } from '../domain/zone.js';
+import { localDateOf, localInstant } from '../domain/zone.js';
 import { ConflictError } from '../errors.js';
 import { enqueueJob } from '../jobs/store.js';
 import { RFM_KIND, type RfmParams } from './rfm.js';
@@ -18,7 +18,7 @@ export async function dispatchNightlyRuns(deps: Deps, now: Date): Promise<{ star
   for await (const tenantId of registeredTenants(deps)) {
     const settings = await readSettings(deps, tenantId);
     const zone = settings.settings.timezone;
-    const today = localClock(now, zone).date;
+    const today = localDateOf(now, zone);
     // 02:00 local today (a day whose 02:00 a DST change skips: the first instant after it).
     const twoAm = localInstant(today, '02:00', zone);
     if (now < twoAm) continue;

@@ -23,12 +23,12 @@ describe('OpenAPI document', () => {
       const [method, path] = routeKey.split(' ') as [string, string];
       const operation = doc.paths[path]?.[method.toLowerCase()];
       expect(operation, routeKey).toBeDefined();
-      const responses = operation!.responses as Record<
+      const documented = operation!.responses as Record<
         string,
         { content?: Record<string, { schema?: unknown }> }
       >;
-      expect(Object.keys(responses)).toContain(String(route.success.status));
-      const success = responses[String(route.success.status)]!;
+      expect(Object.keys(documented)).toContain(String(route.success.status));
+      const success = documented[String(route.success.status)]!;
       if (route.success.status === 204) expect(success.content, routeKey).toBeUndefined();
       else expect(success.content?.['application/json']?.schema, routeKey).toBeDefined();
       if (route.auth === 'jwt') expect(operation!['x-siyu-roles']).toEqual(route.roles);

@@ -23,6 +23,10 @@ export const Problem = z
   })
   .register(z.globalRegistry, { id: 'Problem', description: 'RFC 9457 problem details' });
 
+/** A page of a list: its items and the cursor of the next page (null on the last). */
+export const listOf = <T extends z.ZodMiniType>(item: T) =>
+  z.object({ items: z.array(item), nextCursor: z.nullable(z.string()) });
+
 export const Health = z.object({ status: z.literal('ok') });
 
 /** A JSON document served as is (the OpenAPI document, the event schemas). */

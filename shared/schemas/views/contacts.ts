@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
-import { CHANNELS, HOOKS, NONE, SEGMENTS, STAGES } from '../../domain/contact.js';
+import { CHANNELS, HOOKS, STAGES } from '../../domain/contact.js';
+import { RFM_CLASSES } from '../../domain/rfm.js';
 import { int } from '../../zod.js';
 import { Id } from '../common.js';
 import { ContactStatus } from '../contacts.js';
-import { InstantOut } from './common.js';
+import { InstantOut, listOf } from './common.js';
 
 /** Answers of the contacts routes (OpenAPI only: see `./common.ts`). */
 
@@ -39,14 +40,14 @@ export const ContactView = z
         recencyDays: z.nullable(int()),
         frequency: z.nullable(int()),
         monetary: z.nullable(z.string()),
-        segment: z.enum([...SEGMENTS, NONE]),
+        segment: z.enum(RFM_CLASSES),
         computedAt: InstantOut,
       }),
     ),
   })
   .register(z.globalRegistry, { id: 'Contact' });
 
-export const ContactList = z.object({ items: z.array(ContactView), nextCursor: z.nullable(z.string()) });
+export const ContactList = listOf(ContactView);
 
 export const ContactBatchResult = z.object({
   results: z.array(

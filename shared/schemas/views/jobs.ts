@@ -5,7 +5,7 @@ import { InstantOut } from './common.js';
 
 /** Answers of the jobs routes and of the segments summary (OpenAPI only: see `./common.ts`). */
 
-export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
+const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed']);
 
 export const Job = z
   .object({

@@ -2,9 +2,11 @@ import * as z from 'zod/mini';
 import { int } from '../../zod.js';
 import { Id } from '../common.js';
 import { Category, LocalDate, Mix, Slot } from '../posting.js';
-import { InstantOut } from './common.js';
+import { InstantOut, listOf } from './common.js';
 
 /** Answers of the posting routes (OpenAPI only: see `./common.ts`). */
+
+const SlotOut = () => z.object({ start: z.string(), end: z.string() });
 
 export const PostingPlanView = z
   .object({
@@ -37,14 +39,14 @@ export const PostView = z
   })
   .register(z.globalRegistry, { id: 'Post' });
 
-export const PostList = z.object({ items: z.array(PostView), nextCursor: z.nullable(z.string()) });
+export const PostList = listOf(PostView);
 
-export const ReminderView = z
+const ReminderView = z
   .object({
     id: Id,
     accountId: Id,
     date: LocalDate,
-    slot: z.object({ start: z.string(), end: z.string() }),
+    slot: SlotOut(),
     dueAt: InstantOut.check(z.describe("The slot's start instant")),
     postsToday: int().check(z.describe('Posts dated that day (planned or published) when reminded')),
     dailyMin: int(),
@@ -52,7 +54,7 @@ export const ReminderView = z
     suggestedCategory: Category,
   })
   .register(z.globalRegistry, { id: 'Reminder' });
-export const ReminderList = z.object({ items: z.array(ReminderView), nextCursor: z.nullable(z.string()) });
+export const ReminderList = listOf(ReminderView);
 
 const EngagementCell = {
   posts: int().check(z.describe('Published posts')),
@@ -60,7 +62,6 @@ const EngagementCell = {
   meanEngagement: z.nullable(z.number()).check(z.describe('engagement / posts; null without posts')),
 };
 const Shares = z.object({ engagement: z.number(), life: z.number(), product: z.number() });
-const SlotOut = () => z.object({ start: z.string(), end: z.string() });
 
 export const InsightsView = z
   .object({

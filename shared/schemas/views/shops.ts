@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import '../../zod.js';
 import { Id } from '../common.js';
 import { ShopPlatform } from '../shops.js';
-import { InstantOut } from './common.js';
+import { InstantOut, listOf } from './common.js';
 
 /** Answers of the shops, webhook and orders routes (OpenAPI only: see `./common.ts`). */
 
@@ -25,19 +25,22 @@ export const ShopWithSecret = z
   .extend(ShopView, { secret: z.optional(z.string()) })
   .register(z.globalRegistry, { id: 'ShopWithSecret' });
 export const RotatedSecret = z.object({ secret: z.string(), previousValidUntil: z.nullable(InstantOut) });
-export const ShopList = z.object({ items: z.array(ShopView), nextCursor: z.nullable(z.string()) });
+export const ShopList = listOf(ShopView);
 
-export const Delivery = z.object({
+/** What became of a webhook delivery. */
+const DeliveryStatus = z.enum(['recorded', 'duplicate', 'ignored']);
+
+const Delivery = z.object({
   time: InstantOut,
   deliveryId: z.nullable(z.string()),
   topic: z.string(),
-  status: z.enum(['recorded', 'duplicate', 'ignored']),
+  status: DeliveryStatus,
   reason: z.optional(z.string()),
 });
-export const DeliveryList = z.object({ items: z.array(Delivery), nextCursor: z.nullable(z.string()) });
+export const DeliveryList = listOf(Delivery);
 
 export const WebhookAnswer = z.union([
-  z.object({ status: z.enum(['recorded', 'duplicate', 'ignored']), reason: z.optional(z.string()) }),
+  z.object({ status: DeliveryStatus, reason: z.optional(z.string()) }),
   z.object({ code: z.literal(0), msg: z.literal('success') }),
 ]);
 
@@ -54,7 +57,7 @@ export const OrderView = z
     counted: z.boolean(),
   })
   .register(z.globalRegistry, { id: 'Order' });
-export const OrderList = z.object({ items: z.array(OrderView), nextCursor: z.nullable(z.string()) });
+export const OrderList = listOf(OrderView);
 export const OrderBatchResult = z.object({
   results: z.array(
     z.object({

@@ -1,8 +1,8 @@
 import * as z from 'zod/mini';
 import '../../zod.js';
 import { Id } from '../common.js';
-import { Platform } from '../staff.js';
-import { InstantOut } from './common.js';
+import { Platform, StaffStatus } from '../staff.js';
+import { InstantOut, listOf } from './common.js';
 
 /** Answers of the staff and accounts routes (OpenAPI only: see `./common.ts`). */
 
@@ -10,12 +10,12 @@ export const StaffView = z
   .object({
     id: Id,
     name: z.string(),
-    status: z.enum(['active', 'left']),
+    status: StaffStatus(),
     createdAt: InstantOut,
     updatedAt: InstantOut,
   })
   .register(z.globalRegistry, { id: 'Staff' });
-export const StaffList = z.object({ items: z.array(StaffView), nextCursor: z.nullable(z.string()) });
+export const StaffList = listOf(StaffView);
 
 export const AccountView = z
   .object({
@@ -27,4 +27,4 @@ export const AccountView = z
     updatedAt: InstantOut,
   })
   .register(z.globalRegistry, { id: 'Account' });
-export const AccountList = z.object({ items: z.array(AccountView), nextCursor: z.nullable(z.string()) });
+export const AccountList = listOf(AccountView);
